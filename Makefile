@@ -1,0 +1,34 @@
+# The two commands a new user runs: `make demo` and `make test`. Both set up first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+STAMP := .venv/.setup-stamp
+SEED ?= 0
+SCALE ?= 1
+DEMO_DATA := outputs/demo/data-seed$(SEED)-scale$(SCALE)
+RUN := outputs/runs/demo-$(shell date +%Y%m%d-%H%M%S)
+
+.PHONY: setup demo test bench clean-outputs
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	@if [ ! -f "$(DEMO_DATA)_truth/truth.csv" ]; then \
+	  rm -rf "$(DEMO_DATA)" "$(DEMO_DATA)_truth"; \
+	  $(PY) -m onecard.cli synth --out "$(DEMO_DATA)" --seed $(SEED) --scale $(SCALE); \
+	else echo "演示数据已存在：$(DEMO_DATA)"; fi
+	$(PY) -m onecard.cli run --data "$(DEMO_DATA)" --out "$(RUN)" --workers 2
+	$(PY) -m onecard.cli score --findings "$(RUN)/findings.csv" --truth "$(DEMO_DATA)_truth"
+	@echo "报告位置：$(RUN)（各街道目录下的 review.html / review.pdf，及 district_summary.html）"
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+bench: $(STAMP)
+	$(PY) bench/bench_run.py --repeat 3
+
+clean-outputs:
+	rm -rf outputs/demo outputs/runs

@@ -1,0 +1,209 @@
+"""District-wide analysis, done once per run: reconciliation, rules, network, metrics.
+
+Cross-township duplicates, people who moved between townships and rings that
+span townships are only visible district-wide, so the whole district is
+analysed once; township notebooks only *view* the saved result.
+
+Saved layout (``RUNDIR/analysis/``):
+
+- ``findings.parquet`` — every finding (``onecard.findings.FINDINGS_COLUMNS``)
+- ``rule_status.csv`` — one row per rule: checked / missing tables / counts
+- ``recon.parquet`` — the reconciliation table (person x subsidy x month)
+- ``rings.parquet``, ``ring_members.parquet``, ``hubs.parquet``,
+  ``institutions.parquet`` — the network layer's tables
+- ``network.pkl`` — the network object (for drawings and the explorer)
+- ``metrics.parquet`` — per-township summary metrics
+- ``meta.json`` — period, policy files, run id
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .findings import empty_findings
+from .log import logger
+from .rules.catalogue import RuleContext, run_catalogue
+
+__all__ = ["Analysis", "analyse", "load_analysis", "parse_period"]
+
+
+def parse_period(text: str | None) -> tuple[pd.Period, pd.Period]:
+    """Parse a review period ``YYYY-MM:YYYY-MM`` (inclusive) into two monthly Periods.
+
+    Raises
+    ------
+    ParameterError
+        When the text is not two months or the start is after the end.
+    """
+    from .errors import ParameterError
+
+    text = text or "2020-01:2021-12"
+    try:
+        start, end = (pd.Period(p.strip(), freq="M") for p in text.split(":"))
+    except Exception as exc:
+        raise ParameterError(
+            f"核查期间“{text}”格式不正确，应为 起始年月:结束年月，例如 2020-01:2021-12。") from exc
+    if start > end:
+        raise ParameterError(f"核查期间“{text}”的起始年月晚于结束年月。")
+    return start, end
+
+
+@dataclass
+class Analysis:
+    """The district analysis of one run.
+
+    Attributes
+    ----------
+    findings : DataFrame
+        Standard findings columns, every township.
+    rule_status : DataFrame
+        ``rule_id, clause, title_zh, checked, missing_tables, findings, amount_fen, seconds, error``.
+    recon : DataFrame or None
+        Reconciliation table (see ``onecard.recon``).
+    network : object or None
+        ``onecard.graph.Network`` (graph, rings, ring_members, hubs, institutions).
+    metrics : DataFrame
+        Per-township summary metrics (see ``onecard.metrics``).
+    meta : dict
+        ``period`` (``[start, end]`` as ``YYYY-MM``), ``policy`` title/files/verified,
+        ``run_id``, ``timings`` (seconds per stage).
+    """
+
+    findings: pd.DataFrame
+    rule_status: pd.DataFrame
+    recon: pd.DataFrame | None = None
+    network: Any = None
+    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    meta: dict = field(default_factory=dict)
+
+    def network_table(self, name: str) -> pd.DataFrame:
+        """One of the network's tables (``rings``, ``ring_members``, ``hubs``,
+        ``institutions``), empty when the network layer did not run."""
+        value = getattr(self.network, name, None) if self.network is not None else None
+        return value if isinstance(value, pd.DataFrame) else pd.DataFrame()
+
+    def save(self, folder: Path) -> None:
+        """Write the analysis to ``folder`` (created)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.findings.to_parquet(folder / "findings.parquet", index=False)
+        self.rule_status.to_csv(folder / "rule_status.csv", index=False, encoding="utf-8-sig")
+        if self.recon is not None:
+            _to_parquet(self.recon, folder / "recon.parquet")
+        for name in ("rings", "ring_members", "hubs", "institutions"):
+            table = self.network_table(name)
+            _to_parquet(table, folder / f"{name}.parquet")
+        if self.network is not None:
+            with open(folder / "network.pkl", "wb") as fh:
+                pickle.dump(self.network, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        _to_parquet(self.metrics, folder / "metrics.parquet")
+        (folder / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=2),
+                                          encoding="utf-8")
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame = frame.copy()
+    for col in frame.columns:  # lists/sets are not parquet-safe in every pyarrow build
+        if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, (list, set, tuple))).any():
+            frame[col] = frame[col].map(lambda v: ";".join(map(str, sorted(v)))
+                                        if isinstance(v, (list, set, tuple)) else v)
+    frame.to_parquet(path, index=False)
+
+
+def load_analysis(folder: Path, with_network: bool = True) -> Analysis:
+    """Read an analysis written by :meth:`Analysis.save`."""
+    folder = Path(folder)
+    recon = pd.read_parquet(folder / "recon.parquet") if (folder / "recon.parquet").exists() else None
+    network = None
+    if with_network and (folder / "network.pkl").exists():
+        with open(folder / "network.pkl", "rb") as fh:
+            network = pickle.load(fh)
+    metrics = (pd.read_parquet(folder / "metrics.parquet")
+               if (folder / "metrics.parquet").exists() else pd.DataFrame())
+    an = Analysis(findings=pd.read_parquet(folder / "findings.parquet"),
+                  rule_status=pd.read_csv(folder / "rule_status.csv", encoding="utf-8-sig",
+                                          dtype={"missing_tables": str, "error": str},
+                                          keep_default_na=False),
+                  recon=recon, network=network, metrics=metrics,
+                  meta=json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+    if network is None:
+        an.network = _TablesOnly({n: pd.read_parquet(folder / f"{n}.parquet")
+                                  for n in ("rings", "ring_members", "hubs", "institutions")
+                                  if (folder / f"{n}.parquet").exists()})
+    return an
+
+
+class _TablesOnly:
+    """Stand-in for a network when only its tables were loaded."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame]):
+        for k, v in tables.items():
+            setattr(self, k, v)
+
+
+def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd.Period],
+            params: dict | None = None, run_id: str = "") -> Analysis:
+    """Analyse the whole district once.
+
+    Parameters
+    ----------
+    tables : dict of str -> DataFrame
+        Canonical tables from intake (``payouts`` required).
+    policy : onecard.policy.Policy
+    period : (Period, Period)
+        Review period, monthly, inclusive.
+    params : dict, optional
+        ``{rule_id: {param: value}}`` (``parameters/rules.yaml`` merged).
+    run_id : str
+        Stamped on every finding.
+
+    Returns
+    -------
+    Analysis
+    """
+    timings = {}
+    ctx = RuleContext(tables=tables, policy=policy, period=period, params=params or {})
+    t0 = time.perf_counter()
+    recon = _optional(lambda: ctx.recon, "reconciliation")
+    timings["recon"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    network = _optional(lambda: ctx.network, "network")
+    timings["network"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    findings, status = run_catalogue(ctx, run_id=run_id)
+    timings["rules"] = round(time.perf_counter() - t0, 2)
+    metrics = _optional(lambda: _metrics(ctx, findings), "metrics")
+    meta = {
+        "run_id": run_id,
+        "period": [str(period[0]), str(period[1])],
+        "policy": {"title": getattr(policy, "title", ""),
+                   "verified": bool(getattr(policy, "verified", False)),
+                   "files": [{"path": str(p), "sha256": h} for p, h in getattr(policy, "files", [])]},
+        "tables": sorted(tables),
+        "timings": timings,
+    }
+    return Analysis(findings=findings if findings is not None else empty_findings(),
+                    rule_status=status, recon=recon, network=network,
+                    metrics=metrics if isinstance(metrics, pd.DataFrame) else pd.DataFrame(),
+                    meta=meta)
+
+
+def _metrics(ctx: RuleContext, findings: pd.DataFrame) -> pd.DataFrame:
+    from .metrics import township_metrics
+    return township_metrics(ctx, findings)
+
+
+def _optional(fn, stage: str):
+    """Run an analysis stage whose failure must not hide the rules' findings."""
+    try:
+        return fn()
+    except ImportError as exc:
+        logger.warning("stage %s not available: %s", stage, exc)
+    return None

@@ -1,0 +1,158 @@
+"""``onecard`` command line: synth, intake, run, score, rules.
+
+Messages are Chinese. A user mistake (:class:`~onecard.errors.WorkbenchError`)
+prints its message without a traceback and exits with status 2; a run in
+which some township failed exits with status 1 and lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import WorkbenchError
+
+EXIT_USER_ERROR = 2
+EXIT_FAILED = 1
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def cmd_synth(args) -> int:
+    from .synth import generate
+
+    summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
+    _out(f"已生成演示数据：{args.out}")
+    _out(f"答案（核查运行不会读取）：{Path(str(args.out).rstrip('/')).as_posix()}_truth")
+    rows = summary.get("rows") or summary.get("tables") or {}
+    for table, n in sorted(rows.items()):
+        _out(f"  {table}: {n} 行")
+    return 0
+
+
+def cmd_intake(args) -> int:
+    from .intake import cli_intake
+
+    return cli_intake(Path(args.path), Path(args.out))
+
+
+def cmd_run(args) -> int:
+    from .runner import run
+
+    _out(f"开始核查：数据 {args.data} → 运行目录 {args.out}")
+    result = run(args.data, args.out, township_names=args.township, period=args.period,
+                 policy_path=args.policy, workers=args.workers, audience=args.audience,
+                 rules_path=args.rules, progress=not args.quiet)
+    m = result.manifest
+    _out(f"运行编号：{m['run_id']}")
+    _out(f"疑点合计：{m['findings']['total']} 条 → {Path(args.out) / 'findings.xlsx'}")
+    _out(f"全区汇总报告：{Path(args.out) / 'district_summary.html'}")
+    for t in m.get("townships", []):
+        mark = "完成" if t["status"] == "ok" else "失败"
+        _out(f"  [{mark}] {t['township']}：{Path(args.out) / t['folder'] / 'review.html'}")
+    if result.failed:
+        _err("以下街道(乡镇)或汇总未能完成（已保留执行过的笔记本，见各目录）：" + "、".join(result.failed))
+        for t in m.get("townships", []):
+            if t["status"] != "ok":
+                _err(f"  {t['township']}：{t['error']}")
+        return EXIT_FAILED
+    _out(f"全部完成，用时 {m['timings'].get('total', 0):.0f} 秒。")
+    return 0
+
+
+def cmd_score(args) -> int:
+    import pandas as pd
+
+    from .score import score_files, summary_line
+
+    table, decoy_hits, _ = score_files(Path(args.findings), Path(args.truth))
+    with pd.option_context("display.max_rows", 200, "display.width", 200):
+        _out(table.to_string(index=False))
+    _out(f"decoy_hits={decoy_hits}（在合法相似情形上报出的疑点数）")
+    _out(summary_line(table, decoy_hits))
+    return 0
+
+
+def cmd_rules(args) -> int:
+    from .rules.catalogue import catalogue_frame
+
+    cat = catalogue_frame()
+    if args.markdown:
+        _out("| 规则编号 | 条款 | 规则 | Rule | 所需数据表 | 不应标记 |")
+        _out("|---|---|---|---|---|---|")
+        for r in cat.itertuples():
+            _out(f"| `{r.rule_id}` | {r.clause} | {r.title_zh} | {r.title_en} | "
+                 f"{r.tables.replace(';', ', ')} | {r.must_not_flag_zh} |")
+        return 0
+    for r in cat.itertuples():
+        _out(f"{r.rule_id:<26} {r.clause:<6} {r.title_zh}（{r.title_en}）  所需数据：{r.tables}")
+    _out(f"共 {len(cat)} 条规则。")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="onecard", description="一卡通专项治理核查工作台")
+    p.add_argument("-v", "--verbose", action="store_true", help="输出详细日志")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="生成演示街道数据（含答案）")
+    s.add_argument("--out", required=True, help="输出目录")
+    s.add_argument("--seed", type=int, default=0, help="随机种子")
+    s.add_argument("--scale", type=float, default=1.0, help="规模（1 约等于蔡甸区实际规模）")
+    s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("intake", help="检查一批数据：识别表、映射表头、隔离问题行")
+    s.add_argument("path", help="数据目录或单个文件")
+    s.add_argument("--out", required=True, help="输出目录")
+    s.set_defaults(func=cmd_intake)
+
+    s = sub.add_parser("run", help="运行全区核查并按街道生成报告")
+    s.add_argument("--data", required=True, help="数据目录")
+    s.add_argument("--out", required=True, help="运行目录（每次运行使用新目录）")
+    s.add_argument("--township", nargs="+", help="只生成这些街道(乡镇)的报告（名称或代码）")
+    s.add_argument("--period", default="2020-01:2021-12", help="核查期间，如 2020-01:2021-12")
+    s.add_argument("--policy", help="政策文件（默认 parameters/policy/hubei.yaml）")
+    s.add_argument("--rules", help="规则参数文件（默认 parameters/rules.yaml）")
+    s.add_argument("--workers", type=int, default=2, help="并行执行的笔记本数")
+    s.add_argument("--audience", choices=["internal", "public"], default="internal",
+                   help="internal 内部核查版；public 公开版（脱敏）")
+    s.add_argument("--quiet", action="store_true", help="不显示进度条")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("score", help="用演示数据的答案评估疑点的查全率和查准率")
+    s.add_argument("--findings", required=True, help="findings.csv")
+    s.add_argument("--truth", required=True, help="答案目录（DIR_truth）")
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("rules", help="列出规则目录")
+    s.add_argument("--markdown", action="store_true", help="以 Markdown 表格输出")
+    s.set_defaults(func=cmd_rules)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except WorkbenchError as exc:
+        _err(f"错误：{exc}")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        _err("已中断。")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Views of a finished run for notebooks, reports and the explorer.
+
+Every function takes a :class:`Run` (``load_run(run_dir)``) and returns a frame,
+a dict of numbers or a matplotlib Figure: notebooks call one function per cell.
+Money is integer fen in frames (``*_fen`` columns); labels are Chinese.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from .analysis import Analysis, load_analysis
+from .findings import yuan
+from .schema import TABLE_LABELS
+
+__all__ = ["Run", "load_run", "township_overview", "data_quality", "findings_for",
+           "findings_by_rule", "monthly_payments", "recon_summary", "rings_for", "not_checked", "SEVERITY_ZH",
+           "REASON_ZH"]
+
+SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+
+#: Chinese labels of quarantine reasons and intake flags, for the data-quality section.
+REASON_ZH = {
+    "id_precision_lost": "身份证号被Excel存为数字、末位丢失", "id_missing": "缺少身份证号",
+    "blank_row": "空行", "total_row": "合计/小计行", "title_or_footer": "标题或落款行",
+    "unparseable_amount": "金额无法识别", "unparseable_period": "年月无法识别",
+    "duplicate_row": "完全重复的行", "account_precision_lost": "卡号被Excel存为数字、末位丢失",
+}
+
+
+@dataclass
+class Run:
+    """A finished (or partly finished) run folder, loaded lazily."""
+
+    folder: Path
+    analysis: Analysis
+    manifest: dict = field(default_factory=dict)
+
+    @cached_property
+    def intake_summary(self) -> dict:
+        path = self.folder / "intake" / "intake.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    @cached_property
+    def quarantine(self) -> pd.DataFrame:
+        path = self.folder / "intake" / "quarantine.csv"
+        if not path.exists():
+            return pd.DataFrame(columns=["file", "sheet", "row", "table", "reason", "detail", "raw"])
+        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A canonical intake table of the run, or None when it was not supplied."""
+        path = self.folder / "intake" / f"{name}.parquet"
+        return pd.read_parquet(path) if path.exists() else None
+
+    @cached_property
+    def payouts(self) -> pd.DataFrame:
+        return self.table("payouts")
+
+    @property
+    def period(self) -> tuple[str, str]:
+        return tuple(self.analysis.meta.get("period", ["", ""]))
+
+
+def load_run(run_dir: str | Path, with_network: bool = True) -> Run:
+    """Load a run folder written by ``onecard run``.
+
+    Raises
+    ------
+    RunError
+        When ``run_dir`` has no ``analysis/`` folder (the run did not get that far).
+    """
+    from .errors import RunError
+
+    folder = Path(run_dir)
+    if not (folder / "analysis" / "findings.parquet").exists():
+        raise RunError(f"运行目录 {folder} 中没有分析结果（analysis/findings.parquet），请先运行 onecard run。")
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    return Run(folder, load_analysis(folder / "analysis", with_network=with_network), manifest)
+
+
+def _in_township(frame: pd.DataFrame, township: str | None) -> pd.DataFrame:
+    if township is None or frame is None or "township" not in frame.columns:
+        return frame
+    return frame[frame["township"] == township]
+
+
+def findings_for(run: Run, township: str | None = None) -> pd.DataFrame:
+    """Findings of one township (all when ``township`` is None), highest severity and money first."""
+    f = _in_township(run.analysis.findings, township).copy()
+    order = f["severity"].map({"high": 0, "medium": 1, "low": 2}).fillna(3)
+    return (f.assign(_o=order, _a=-f["amount_fen"].fillna(0))
+             .sort_values(["_o", "_a", "rule_id", "subject_id"], kind="stable")
+             .drop(columns=["_o", "_a"]).reset_index(drop=True))
+
+
+def findings_by_rule(run: Run, township: str | None = None) -> pd.DataFrame:
+    """Per rule: ``rule_id, clause, title_zh, checked, findings, amount_fen`` for the township.
+
+    Rules that were not checked keep ``checked=False`` and their missing tables, so a
+    report never shows "0" for a check that did not run.
+    """
+    status = run.analysis.rule_status[["rule_id", "clause", "title_zh", "checked", "missing_tables"]]
+    f = _in_township(run.analysis.findings, township)
+    counts = f.groupby("rule_id").agg(findings=("finding_id", "size"),
+                                      amount_fen=("amount_fen", "sum")).reset_index()
+    out = status.merge(counts, on="rule_id", how="left")
+    out["findings"] = out["findings"].fillna(0).astype(int)
+    out["amount_fen"] = out["amount_fen"].fillna(0).astype("int64")
+    return out
+
+
+def not_checked(run: Run) -> pd.DataFrame:
+    """Rules that did not run: ``rule_id, title_zh, reason`` (Chinese: 缺少 X 表 / 运行出错)."""
+    s = run.analysis.rule_status
+    s = s[~s["checked"].astype(bool)]
+    reason = s["missing_tables"].map(
+        lambda t: "未核查：缺少" + "、".join(TABLE_LABELS.get(x, x) for x in str(t).split(";") if x)
+        if t else "")
+    err = s["error"].map(lambda e: f"运行出错：{e}" if e else "")
+    return pd.DataFrame({"rule_id": s["rule_id"], "title_zh": s["title_zh"],
+                         "reason": reason.where(reason != "", err)}).reset_index(drop=True)
+
+
+def township_overview(run: Run, township: str | None = None) -> dict:
+    """Key numbers: beneficiaries, payout rows, money paid, findings, money at issue.
+
+    Returns a dict with ``beneficiaries`` (distinct person_id paid successfully),
+    ``payout_rows``, ``paid_fen``, ``findings``, ``high``, ``amount_fen``,
+    ``rings``, ``per_1000`` (findings per 1,000 beneficiaries).
+    """
+    p = _in_township(run.payouts, township)
+    ok = p[p["status"].fillna("paid") == "paid"] if "status" in p.columns else p
+    f = _in_township(run.analysis.findings, township)
+    rings = rings_for(run, township)
+    n = int(ok["person_id"].nunique())
+    return {
+        "beneficiaries": n, "payout_rows": int(len(p)),
+        "paid_fen": int(ok["amount"].fillna(0).sum()),
+        "findings": int(len(f)), "high": int((f["severity"] == "high").sum()),
+        "amount_fen": int(f["amount_fen"].fillna(0).sum()), "rings": int(len(rings)),
+        "per_1000": round(1000 * len(f) / n, 1) if n else 0.0,
+    }
+
+
+def monthly_payments(run: Run, township: str | None = None) -> pd.DataFrame:
+    """Successful payments per month and subsidy: ``period, subsidy, persons, paid_fen``."""
+    p = _in_township(run.payouts, township)
+    if "status" in p.columns:
+        p = p[p["status"].fillna("paid") == "paid"]
+    month = p["period"] if "period" in p.columns else p["paid_month"]
+    g = (p.assign(_m=month.astype("string"))
+          .groupby(["_m", "subsidy"], dropna=True)
+          .agg(persons=("person_id", "nunique"), paid_fen=("amount", "sum"))
+          .reset_index().rename(columns={"_m": "period"}))
+    g["paid_fen"] = g["paid_fen"].astype("int64")
+    return g.sort_values(["period", "subsidy"]).reset_index(drop=True)
+
+
+def rings_for(run: Run, township: str | None = None) -> pd.DataFrame:
+    """Rings of the township (all when None), best-ranked first."""
+    rings = run.analysis.network_table("rings")
+    if rings.empty:
+        return rings
+    rings = _in_township(rings, township)
+    key = "score" if "score" in rings.columns else rings.columns[0]
+    return rings.sort_values(key, ascending=False, kind="stable").reset_index(drop=True)
+
+
+def data_quality(run: Run, township: str | None = None) -> pd.DataFrame:
+    """Per input file and sheet: ``文件, 工作表, 表, 读入行, 接收行, 隔离行, 隔离原因``.
+
+    Built from ``intake.json``; the reasons are Chinese (``REASON_ZH``).
+    """
+    rows = []
+    for f in run.intake_summary.get("files", []):
+        reasons = "；".join(f"{REASON_ZH.get(k, k)} {v}行"
+                           for k, v in (f.get("quarantined_by_reason") or {}).items() if v)
+        rows.append({"文件": f.get("file"), "工作表": f.get("sheet") or "",
+                     "表": TABLE_LABELS.get(f.get("table"), f.get("table")),
+                     "读入行": f.get("rows_read"), "接收行": f.get("rows_accepted"),
+                     "隔离行": f.get("rows_quarantined"), "隔离原因": reasons})
+    return pd.DataFrame(rows)
+
+
+def money(fen) -> str:
+    """Integer fen as ``1,234.56元``."""
+    return yuan(fen) + "元"
+
+
+def recon_summary(run: Run, township: str | None = None) -> pd.DataFrame:
+    """Reconciliation per month and subsidy, in yuan for reading.
+
+    Columns (Chinese): ``所属期, 补贴项目, 应享人数, 应发金额(元), 实发人数, 实发金额(元),
+    差额(元), 失败或退回笔数``. "应发" is the standard for entitled months that no stop
+    event ended; "实发" is money paid successfully for that month (back-pay included).
+    Empty when the reconciliation did not run.
+    """
+    rec = run.analysis.recon
+    if rec is None or rec.empty:
+        return pd.DataFrame()
+    rec = _in_township(rec, township)
+    due_mask = rec["entitled"].fillna(False).astype(bool) & ~rec["stopped"].fillna(False).astype(bool)
+    frame = pd.DataFrame({
+        "period": rec["period"].astype("string"), "subsidy": rec["subsidy"],
+        "due_person": due_mask.astype(int),
+        "due_fen": rec["standard_fen"].fillna(0).where(due_mask, 0).astype("int64"),
+        "paid_person": (rec["paid_fen"].fillna(0) > 0).astype(int),
+        "paid_fen": rec["paid_fen"].fillna(0).astype("int64"),
+        "failed_n": rec["failed_n"].fillna(0).astype("int64"),
+    })
+    g = frame.groupby(["period", "subsidy"]).sum().reset_index()
+    return pd.DataFrame({
+        "所属期": g["period"], "补贴项目": g["subsidy"], "应享人数": g["due_person"],
+        "应发金额(元)": g["due_fen"] / 100, "实发人数": g["paid_person"],
+        "实发金额(元)": g["paid_fen"] / 100, "差额(元)": (g["paid_fen"] - g["due_fen"]) / 100,
+        "失败或退回笔数": g["failed_n"],
+    })
