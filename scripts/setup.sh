@@ -11,7 +11,7 @@ say() { printf '[setup] %s\n' "$*"; }
 
 need_apt=()
 fc-list :lang=zh 2>/dev/null | grep -q . || need_apt+=(fonts-noto-cjk)
-for lib in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b; do
+for lib in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0; do
   dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")
 done
 command -v fc-list >/dev/null 2>&1 || need_apt+=(fontconfig)

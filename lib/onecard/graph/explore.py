@@ -69,10 +69,10 @@ def ring_of(network, node: str) -> str | None:
     comp = network.component.get(node)
     if comp is None or network.rings.empty:
         return None
-    firsts = network.rings["members"].str.split(";").str[0]
-    comps = ("person:" + firsts).map(network.component)
-    hit = network.rings.loc[comps.values == comp, "ring_id"]
-    return str(hit.iloc[0]) if len(hit) else None
+    for rid, members in zip(network.rings["ring_id"], network.rings["members"]):
+        if network.component.get("person:" + str(members).split(";")[0]) == comp:
+            return str(rid)
+    return None
 
 
 def node_text(g: nx.Graph, node: str, audience: str = "internal") -> str:

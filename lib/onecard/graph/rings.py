@@ -121,6 +121,8 @@ def detect_rings(persons: pd.DataFrame, edges: pd.DataFrame, tables: dict, param
     rings["rank_district"] = rings["score"].rank(ascending=False, method="min").astype("int64")
     rings["rank_township"] = rings.groupby(rings["township"].fillna(""))["score"].rank(
         ascending=False, method="min").astype("int64")
+    for c in ("ring_id", "members", "township", "village", "accounts", "phones"):
+        rings[c] = rings[c].astype("string")
     rings = rings.sort_values(["rank_district", "ring_id"]).reset_index(drop=True)
     inside = inside.reset_index()
     inside["ring_id"] = inside["component"].map(rid)

@@ -1,0 +1,197 @@
+"""Network rules about people: officials' accounts and phones, relatives, self-approval,
+payee not the beneficiary. Imported (and so registered) by :mod:`onecard.graph.rules`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..findings import yuan
+from ..rules.catalogue import rule
+from .build import placeholder_mask, text
+from .rules import (_finding, _frame, _holders, _household, _linkable_accounts, _name, _officials,
+                    _paid, _wards)
+
+
+@rule("OFFICIAL_ACCOUNT_RECEIVES", clause="3.3.3", title_zh="公职人员账户代收他人补贴",
+      title_en="Official's account receives others' subsidies", severity="high",
+      tables=("payouts", "officials"), optional_tables=("cards", "roster", "relations", "dibao"),
+      description_zh="公职人员或村(社区)干部本人账户收取他人的补贴。",
+      must_not_flag_zh="该公职人员登记监护的被监护人及本户成员的补贴。")
+def official_account_receives(ctx) -> pd.DataFrame:
+    """Accounts held by an official (officials.account_no or card holder) paid into for others."""
+    net = ctx.network
+    off = _officials(ctx)
+    own = off[["account_no", "official_id"]].dropna()
+    holders = pd.Series(_holders(ctx), dtype="string")
+    by_card = holders[holders.isin(set(off["official_id"].dropna()))]
+    own = pd.concat([own, pd.DataFrame({"account_no": by_card.index, "official_id": by_card.values})])
+    own = own.drop_duplicates("account_no").set_index("account_no")["official_id"]
+    paid = _paid(ctx)
+    paid = paid[_linkable_accounts(paid, net.params) & paid["account_no"].isin(own.index)]
+    paid = paid.assign(official=paid["account_no"].map(own))
+    wards = _wards(ctx)
+    keep = ((paid["person_id"] != paid["official"])
+            & (_household(net, paid["person_id"]) != _household(net, paid["official"]))
+            & ~pd.Series([(o, p) in wards for o, p in zip(paid["official"], paid["person_id"])],
+                         index=paid.index, dtype=bool))
+    paid = paid[keep]
+    out = []
+    for acct, rows in paid.groupby("account_no", sort=True):
+        oid = rows["official"].iloc[0]
+        ev = (f"公职人员{_name(net, oid)}（{oid}）本人账户{acct}收取了{rows['person_id'].nunique()}名"
+              f"非本户、非被监护人的补贴共{yuan(rows['amount'].sum())}元。")
+        out.append(_finding(rows, "account", acct, rows["person_id"], ev, rows["amount"].sum(),
+                            name=_name(net, oid)))
+    return _frame(out)
+
+
+@rule("CUSTODIAN_PHONE", clause="3.3.4", title_zh="银行卡预留手机号被他人掌握",
+      title_en="Custodian phone on others' cards", severity="medium", tables=("cards",),
+      optional_tables=("officials", "payouts", "roster", "relations", "dibao"),
+      params={"households": 3},
+      description_zh="银行卡预留手机号属于公职人员且出现在他户人员卡上，或被3户及以上不同家庭的卡共用。",
+      must_not_flag_zh="公职人员本人及本户成员的卡；占位值（无、0、全零号码）。")
+def custodian_phone(ctx) -> pd.DataFrame:
+    """Card reserved phones of officials on outsiders' cards, or shared by N+ household groups."""
+    net = ctx.network
+    n = int(ctx.param("CUSTODIAN_PHONE", "households"))
+    cards = ctx.tables["cards"]
+    df = cards.assign(account_no=text(cards, "account_no"), holder_id=text(cards, "holder_id"),
+                      phone=text(cards, "phone").str.replace(r"[\s\-]", "", regex=True))
+    df = df[df["phone"].notna() & df["holder_id"].notna() & text(cards, "institution").isna()]
+    df = df[~placeholder_mask(df["phone"], "phone", net.params)]
+    df = df.assign(hh=_household(net, df["holder_id"]))
+    off = _officials(ctx).dropna(subset=["phone", "official_id"]).drop_duplicates("phone")
+    owner = off.set_index("phone")["official_id"]
+    df = df.assign(official=df["phone"].map(owner))
+    outsider = df["official"].notna() & (df["holder_id"] != df["official"]) & (
+        df["hh"] != _household(net, df["official"].fillna("")))
+    counts = df.groupby("phone")["hh"].nunique()
+    phones = sorted(set(df.loc[outsider, "phone"]) | set(counts[counts >= n].index))
+    paid = _paid(ctx) if "payouts" in ctx.tables else None
+    out = []
+    for phone in phones:
+        rows = df[df["phone"] == phone]
+        oid = rows["official"].iloc[0]
+        if isinstance(oid, str):
+            rows = rows[outsider.loc[rows.index]]
+            who = f"公职人员{_name(net, oid)}（{oid}）的手机号{phone}被预留在{rows['holder_id'].nunique()}名他户人员的银行卡上"
+        else:
+            who = f"手机号{phone}被预留在{counts[phone]}户{rows['holder_id'].nunique()}名人员的银行卡上"
+        money = paid[paid["account_no"].isin(set(rows["account_no"]))] if paid is not None else None
+        amount = int(money["amount"].sum()) if money is not None else 0
+        ev = f"{who}，这些卡共收取补贴{yuan(amount)}元，存在代管他人银行卡的疑点。"
+        base = money if money is not None and len(money) else rows.assign(month=pd.NA)
+        f = _finding(base, "phone", phone, rows["holder_id"], ev, amount, extra_rows=rows)
+        out.append(f)
+    return _frame(out)
+
+
+@rule("OFFICIAL_RELATIVE", clause="3.3.1", title_zh="公职人员亲属享受补贴",
+      title_en="Relative of an official receives subsidies", severity="medium",
+      tables=("payouts", "relations"), optional_tables=("officials", "roster"),
+      description_zh="补贴对象是本乡镇(街道)公职人员或村(社区)干部的亲属。",
+      must_not_flag_zh="其他乡镇(街道)公职人员的亲属。")
+def official_relative(ctx) -> pd.DataFrame:
+    """Beneficiaries paid successfully who are relatives of an official of the same township
+    (an official without a known township counts as same township)."""
+    net = ctx.network
+    rel = ctx.tables["relations"]
+    rel = pd.DataFrame({"official_id": text(rel, "official_id"), "relative_id": text(rel, "relative_id"),
+                        "relation": text(rel, "relation")}).dropna(subset=["official_id", "relative_id"])
+    rel = rel[rel["official_id"] != rel["relative_id"]]
+    off = _officials(ctx).drop_duplicates("official_id").set_index("official_id")
+    paid = _paid(ctx)
+    ben_town = net.persons["township"].reindex(rel["relative_id"]).values
+    off_town = off["township"].reindex(rel["official_id"]).values
+    rel = rel.assign(ben_town=ben_town, off_town=off_town)
+    same = rel["off_town"].isna() | rel["ben_town"].isna() | (rel["off_town"] == rel["ben_town"])
+    rel = rel[same.fillna(True).astype(bool) & rel["relative_id"].isin(set(paid["person_id"]))]
+    out = []
+    for pid, links in rel.groupby("relative_id", sort=True):
+        rows = paid[paid["person_id"] == pid]
+        who = "、".join(f"{_name(net, o)}（{off['position'].get(o, '') if o in off.index else ''}）的{r or '亲属'}"
+                       .replace("（）", "") for o, r in zip(links["official_id"], links["relation"]))
+        ev = f"补贴对象{_name(net, pid)}是{who}，领取补贴{yuan(rows['amount'].sum())}元，需核实是否优亲厚友。"
+        out.append(_finding(rows, "person", pid, links["official_id"], ev, rows["amount"].sum(),
+                            name=_name(net, pid)))
+    return _frame(out)
+
+
+@rule("SELF_APPROVAL", clause="3.3.1", title_zh="本人或亲属审批经办", title_en="Self or relative approval",
+      severity="high", tables=("entitlements",),
+      optional_tables=("payouts", "officials", "relations", "roster"),
+      description_zh="补贴享受资格由补贴对象本人或其亲属审批或经办。",
+      must_not_flag_zh="审批人、经办人与补贴对象无亲属关系且不同户。")
+def self_approval(ctx) -> pd.DataFrame:
+    """Entitlements whose approver/handler is the beneficiary, a relation-table relative or a
+    member of the same household group. Approver text is an ID, or a name resolved among
+    officials (same township first); names that match several officials are not resolved."""
+    net = ctx.network
+    ent = ctx.tables["entitlements"]
+    base = pd.DataFrame({"person_id": text(ent, "person_id"), "subsidy": text(ent, "subsidy")},
+                        index=ent.index)
+    long = pd.concat([base.assign(who=text(ent, c), role=lab)
+                      for c, lab in (("approver", "审批人"), ("handler", "经办人")) if c in ent.columns])
+    long = long.dropna(subset=["who", "person_id"])
+    off = _officials(ctx).dropna(subset=["official_id", "name"])
+    unique_names = off.drop_duplicates("name", keep=False).set_index("name")["official_id"]
+    is_id = long["who"].isin(net.persons.index)
+    long["who_id"] = long["who"].where(is_id, long["who"].map(unique_names))
+    ben_name = long["person_id"].map(net.persons["name"])
+    rel = ctx.tables.get("relations")
+    pairs = set()
+    if rel is not None:
+        a, b = text(rel, "official_id"), text(rel, "relative_id")
+        pairs = set(zip(a, b)) | set(zip(b, a))
+    self_ = (long["who_id"] == long["person_id"]) | (long["who"] == ben_name)
+    kin = pd.Series([(w, p) in pairs for w, p in zip(long["who_id"], long["person_id"])], index=long.index)
+    hh = long["who_id"].notna() & (_household(net, long["who_id"].fillna("")) == _household(net, long["person_id"]))
+    long["why"] = pd.Series(pd.NA, index=long.index, dtype="string").mask(hh, "同户成员").mask(
+        kin, "亲属").mask(self_, "本人")
+    hits = long.dropna(subset=["why"])
+    paid = _paid(ctx) if "payouts" in ctx.tables else None
+    out = []
+    for (pid, subsidy), g in hits.groupby(["person_id", "subsidy"], sort=True, dropna=False):
+        rows = ent.loc[g.index.unique()].assign(month=pd.NA)
+        money = (paid[(paid["person_id"] == pid) & (text(paid, "subsidy") == subsidy)]
+                 if paid is not None else None)
+        amount = int(money["amount"].sum()) if money is not None else 0
+        who = "；".join(f"{r}{w}为其{y}" for r, w, y in zip(g["role"], g["who"], g["why"]))
+        ev = f"补贴对象{_name(net, pid)}的{subsidy or ''}享受资格中，{who}，已发放{yuan(amount)}元。"
+        f = _finding(money if money is not None and len(money) else rows, "person", pid,
+                     g["who_id"].fillna(g["who"]), ev, amount, name=_name(net, pid),
+                     subsidy=subsidy, extra_rows=rows)
+        out.append(f)
+    return _frame(out)
+
+
+@rule("PAYEE_NOT_BENEFICIARY", clause="3.1.4", title_zh="收款账户非本人", title_en="Payee is not the beneficiary",
+      severity="medium", tables=("payouts", "cards"), optional_tables=("roster",),
+      description_zh="补贴发放到的账户，持卡人既不是补贴对象本人，也不是其登记监护人。",
+      must_not_flag_zh="残疾人库登记的监护人账户；集中供养机构账户；账号已脱敏无法核对的记录。")
+def payee_not_beneficiary(ctx) -> pd.DataFrame:
+    """Successful payments into a registered card whose holder is neither the beneficiary nor
+    the beneficiary's registered guardian (roster ``guardian_id``)."""
+    net = ctx.network
+    paid = _paid(ctx)
+    paid = paid[_linkable_accounts(paid, net.params)
+                & ~paid["account_no"].isin(set(net.institutions["account_no"].dropna()))]
+    paid = paid.assign(holder=paid["account_no"].map(pd.Series(_holders(ctx), dtype="string")))
+    roster = ctx.tables.get("roster")
+    guardian = (pd.Series(text(roster, "guardian_id").values, index=text(roster, "person_id").values)
+                if roster is not None else pd.Series(dtype="string"))
+    guardian = guardian[~guardian.index.duplicated()]
+    paid = paid.assign(guardian=paid["person_id"].map(guardian))
+    bad = paid[paid["holder"].notna() & (paid["holder"] != paid["person_id"])
+               & (paid["holder"] != paid["guardian"]).fillna(True)]
+    out = []
+    for pid, rows in bad.groupby("person_id", sort=True):
+        holders = "、".join(f"{_name(net, h)}（{a}）" for h, a in
+                           rows[["holder", "account_no"]].drop_duplicates().itertuples(index=False))
+        ev = (f"补贴对象{_name(net, pid)}的补贴{yuan(rows['amount'].sum())}元发放到他人账户：{holders}，"
+              f"持卡人不是本人也不是登记监护人。")
+        out.append(_finding(rows, "person", pid, rows["account_no"], ev, rows["amount"].sum(),
+                            name=_name(net, pid)))
+    return _frame(out)

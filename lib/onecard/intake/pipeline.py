@@ -1,0 +1,255 @@
+"""Folder/file intake: read, lay out, recognise, normalise, conserve every row.
+
+Source: DATA_CONTRACT.md (Intake outputs); issue 3.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import InputFileError, RunError, WorkbenchError
+from ..log import logger
+from .headers import load_lexicon, load_sources, map_headers, normalise_header, recognise_table, rule_for
+from .layout import find_layout
+from .readers import read_file
+from .sheet import QUARANTINE_COLUMNS, build_sheet, empty_table, to_canonical_dtypes
+
+__all__ = ["IntakeResult", "intake_path", "load_intake", "intake_file"]
+
+_IGNORED_NAMES = {"sources.yaml", "headers.yaml", "intake.json", "quarantine.csv"}
+
+
+@dataclass
+class IntakeResult:
+    """Canonical tables, quarantined rows and the intake summary.
+
+    Attributes
+    ----------
+    tables : dict of str -> pd.DataFrame
+        Only tables that were supplied (present even with 0 accepted rows);
+        columns of ``schema.TABLES[table]`` plus ``township_code``/``village_code``/
+        ``address_raw`` where relevant and ``_file``, ``_sheet``, ``_row``, ``_flags``.
+    quarantine : pd.DataFrame
+        ``file, sheet, row, table, reason, detail, raw``.
+    summary : dict
+        The ``intake.json`` content (``files``, ``skipped``, ``unreadable``, ``tables``).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+    def write(self, out_dir: str | Path) -> None:
+        """Write ``<table>.parquet``, ``quarantine.csv`` (UTF-8 with BOM) and ``intake.json``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in self.tables.items():
+            df.to_parquet(out / f"{name}.parquet", index=False)
+        self.quarantine.to_csv(out / "quarantine.csv", index=False, encoding="utf-8-sig")
+        (out / "intake.json").write_text(json.dumps(self.summary, ensure_ascii=False, indent=1, default=str),
+                                         encoding="utf-8")
+
+
+def load_intake(out_dir: str | Path) -> IntakeResult:
+    """Read back what :meth:`IntakeResult.write` wrote (for notebooks).
+
+    Raises
+    ------
+    InputFileError
+        If ``intake.json`` is missing from ``out_dir``.
+    """
+    out = Path(out_dir)
+    if not (out / "intake.json").exists():
+        raise InputFileError(f"目录 {out} 中没有 intake.json；请先运行 onecard intake。")
+    summary = json.loads((out / "intake.json").read_text(encoding="utf-8"))
+    tables = {}
+    for name in summary.get("tables", {}):
+        df = pd.read_parquet(out / f"{name}.parquet")
+        tables[name] = to_canonical_dtypes(df, name)
+    q = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if len(q):
+        q["row"] = q["row"].astype("Int64")
+    return IntakeResult(tables, q if len(q.columns) else pd.DataFrame(columns=QUARANTINE_COLUMNS), summary)
+
+
+def intake_file(path: Path, rel: str, lexicon, rules) -> tuple[list, list[dict], list[dict], str, str | None]:
+    """Read one file. Returns (sheet results, skipped entries, problems, format, encoding).
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read at all.
+    """
+    fmt, enc, sheets = read_file(path)
+    logger.info("intake %s: format=%s encoding=%s sheets=%d", rel, fmt, enc, len(sheets))
+    if not sheets:
+        return [], [{"file": rel, "reason": f"不是表格文件（识别为 {fmt}）"}], [], fmt, enc
+    rule = rule_for(rel, rules)
+    spellings = lexicon.all_spellings() | set((rule.columns if rule else {}).keys())
+    results, skipped, problems = [], [], []
+    visible = [s for s in sheets if not s.hidden]
+    for s in sheets:
+        if s.hidden:
+            skipped.append({"file": rel, "sheet": s.name, "reason": "隐藏的工作表，未读取"})
+    for s in visible:
+        layout = find_layout(s, spellings)
+        if layout is None:
+            skipped.append({"file": rel, "sheet": s.name, "reason": "未找到表头（不是数据表）"})
+            continue
+        norm = [normalise_header(h) for h in layout.headers]
+        names = [n for n, _ in norm]
+        units = [u for _, u in norm]
+        label = f"{rel}" + (f" 工作表「{s.name}」" if s.name and len(visible) > 1 else "")
+        try:
+            table = recognise_table(label, names, lexicon, rule.table if rule else None,
+                                    rule.columns if rule else None)
+        except WorkbenchError as exc:
+            problems.append({"file": rel, "sheet": s.name, "error": exc})
+            continue
+        colmap = map_headers(names, table, lexicon, rule.columns if rule else None)
+        res = build_sheet(layout, names, units, colmap, table, rel, s.name, s.typed)
+        res.entry["format"], res.entry["encoding"] = fmt, enc
+        results.append(res)
+    if not results and not problems:
+        skipped.append({"file": rel, "reason": "没有可识别表头的工作表（不是数据表）"})
+    return results, skipped, problems, fmt, enc
+
+
+def _mark_duplicates(frame: pd.DataFrame, entries: dict, qrows: list[dict]) -> pd.DataFrame:
+    """Quarantine payout rows identical in every canonical column, with the same serial number."""
+    if "payout_id" not in frame or frame["payout_id"].isna().all():
+        return frame
+    cols = [c for c in frame.columns if not c.startswith("_")]
+    has_id = frame["payout_id"].notna()
+    dup = has_id & frame.duplicated(subset=cols, keep="first")
+    if not dup.any():
+        return frame
+    for _, r in frame.loc[dup].iterrows():
+        key = (r["_file"], r["_sheet"])
+        entries[key]["rows_accepted"] -= 1
+        entries[key]["rows_quarantined"] += 1
+        byr = entries[key]["quarantined_by_reason"]
+        byr["duplicate_row"] = byr.get("duplicate_row", 0) + 1
+        raw = {c: (str(r[c]) if pd.notna(r[c]) else None) for c in cols}
+        qrows.append({"file": r["_file"], "sheet": r["_sheet"], "row": int(r["_row"]), "table": "payouts",
+                      "reason": "duplicate_row", "detail": f"与同一流水号 {r['payout_id']} 的行完全相同",
+                      "raw": json.dumps(raw, ensure_ascii=False)})
+    return frame.loc[~dup].reset_index(drop=True)
+
+
+def intake_path(path: str | Path, headers_file: str | Path | None = None) -> IntakeResult:
+    """Read a data folder (or one file) into canonical tables.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder (read recursively; ``sources.yaml`` honoured) or one file.
+    headers_file : str or Path, optional
+        Extra office-wide header spellings, same shape as ``parameters/headers.yaml``.
+
+    Returns
+    -------
+    IntakeResult
+
+    Raises
+    ------
+    InputFileError, MissingColumnError, TableNotRecognisedError
+        Single-file mode: the file cannot be read or recognised (all problems
+        of the file in one message).
+    RunError
+        Folder mode: no readable payouts.
+
+    Examples
+    --------
+    >>> result = intake_path("data/")            # doctest: +SKIP
+    >>> result.tables["payouts"]["amount"].sum()  # fen  # doctest: +SKIP
+    """
+    root = Path(path)
+    lexicon = load_lexicon(str(headers_file) if headers_file else None)
+    single = root.is_file()
+    if not root.exists():
+        raise InputFileError(f"路径不存在：{root}")
+    folder = root.parent if single else root
+    rules = load_sources(folder)
+    files = [root] if single else sorted(p for p in root.rglob("*") if p.is_file())
+    frames: dict[str, list[pd.DataFrame]] = {}
+    qrows: list[dict] = []
+    summary: dict = {"files": [], "skipped": [], "unreadable": [], "tables": {}}
+    for f in files:
+        rel = f.relative_to(folder).as_posix()
+        if not single and (f.name in _IGNORED_NAMES or f.name.startswith((".", "~$"))
+                           or f.suffix.lower() in (".parquet", ".json", ".yaml", ".yml", ".py")):
+            summary["skipped"].append({"file": rel, "reason": "配置或非数据文件"})
+            continue
+        try:
+            results, skipped, problems, fmt, enc = intake_file(f, rel, lexicon, rules)
+        except InputFileError as exc:
+            if single:
+                raise
+            summary["unreadable"].append({"file": rel, "reason": str(exc)})
+            continue
+        if problems:
+            message = "\n".join(str(p["error"]) for p in problems)
+            if single:
+                raise type(problems[0]["error"])(message)
+            summary["unreadable"].append({"file": rel, "reason": message})
+        summary["skipped"].extend(skipped)
+        for res in results:
+            frames.setdefault(res.table, []).append(res.frame)
+            qrows.extend(res.quarantine)
+            summary["files"].append(res.entry)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, parts in frames.items():
+        parts = [p for p in parts if len(p)] or [empty_table(name)]
+        df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        tables[name] = to_canonical_dtypes(df, name) if len(parts) > 1 else df
+    if "payouts" in tables:
+        entries = {(e["file"], e["sheet"]): e for e in summary["files"]}
+        tables["payouts"] = _mark_duplicates(tables["payouts"], entries, qrows)
+    summary["tables"] = {k: int(len(v)) for k, v in tables.items()}
+    if not single and "payouts" not in tables:
+        why = "；".join(f"{u['file']}：{u['reason']}" for u in summary["unreadable"][:5])
+        raise RunError(f"数据目录 {root} 中没有可读取的一卡通发放明细（payouts）。"
+                       f"至少需要一个包含身份证号、金额、补贴项目、所属期或发放年月列的文件。" + (f"无法读取的文件：{why}" if why else ""))
+    quarantine = pd.DataFrame(qrows, columns=QUARANTINE_COLUMNS)
+    quarantine["row"] = quarantine["row"].astype("Int64")
+    return IntakeResult(tables, quarantine, summary)
+
+
+def summary_text(result: IntakeResult) -> str:
+    """A short Chinese summary of an intake (for the CLI)."""
+    s = result.summary
+    lines = [f"文件/工作表：{len(s['files'])}，跳过：{len(s['skipped'])}，无法读取：{len(s['unreadable'])}"]
+    for e in s["files"]:
+        lines.append(f"  {e['file']} {e['sheet']} → {e['table']}：读入 {e['rows_read']}，接受 {e['rows_accepted']}，"
+                     f"隔离 {e['rows_quarantined']} {e['quarantined_by_reason'] or ''}")
+    lines.append("表：" + "，".join(f"{k} {v} 行" for k, v in s["tables"].items()))
+    by = Counter(result.quarantine["reason"]) if len(result.quarantine) else {}
+    if by:
+        lines.append("隔离原因：" + "，".join(f"{k} {v}" for k, v in by.items()))
+    for u in s["unreadable"]:
+        lines.append(f"无法读取 {u['file']}：{u['reason']}")
+    return "\n".join(lines)
+
+
+def cli_intake(path: str | Path, out: str | Path) -> int:
+    """CLI hook for ``onecard intake DIR_OR_FILE --out DIR``: print a Chinese summary, return exit code.
+
+    Returns 0 on success, 2 on a user error (message printed, no traceback).
+    """
+    try:
+        result = intake_path(path)
+        result.write(out)
+    except WorkbenchError as exc:
+        print(f"错误：{exc}")  # noqa: T201 - CLI entry point
+        return 2
+    print(summary_text(result))  # noqa: T201 - CLI entry point
+    print(f"已写入 {out}")  # noqa: T201
+    return 0

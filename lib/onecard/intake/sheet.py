@@ -1,0 +1,295 @@
+"""Turn one laid-out sheet into a canonical table plus quarantined rows.
+
+Source: DATA_CONTRACT.md (Tables, Identifiers and values, Intake outputs).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..log import logger
+from . import places
+from .columns import normalise_column
+from .layout import Layout
+from .values import is_blank, parse_money
+
+__all__ = ["SheetResult", "build_sheet", "QUARANTINE_COLUMNS", "to_canonical_dtypes", "empty_table"]
+
+QUARANTINE_COLUMNS = ["file", "sheet", "row", "table", "reason", "detail", "raw"]
+
+#: Columns whose flags are written without a column prefix.
+_PRIMARY = {"person_id", "holder_id", "account_no", "period", "paid_month", "amount", "cert_no"}
+#: The ID column whose absence quarantines (or flags) a row.
+_ID_COLUMN = {"cards": "holder_id", "relations": "official_id"}
+_MONEY_QUARANTINE = {"amount", "net_amount", "fee", "monthly_amount"}
+
+
+@dataclass
+class SheetResult:
+    """Canonical rows, quarantined rows and the intake.json entry of one sheet."""
+
+    table: str
+    frame: pd.DataFrame
+    quarantine: list[dict]
+    entry: dict = field(default_factory=dict)
+
+
+def _jsonable(v):
+    if isinstance(v, (_dt.datetime, _dt.date)):
+        return v.isoformat()
+    if isinstance(v, float) and v == int(v) and abs(v) < 1e15:
+        return int(v)
+    return v if isinstance(v, (int, float, str, bool)) else str(v)
+
+
+def raw_json(headers: list[str], row) -> str:
+    """Original non-blank cells of one row as JSON ``{header or column letter: value}``."""
+    out = {}
+    for i, v in enumerate(row):
+        if not is_blank(v):
+            key = headers[i] if i < len(headers) and headers[i] else f"列{i + 1}"
+            out[key] = _jsonable(v)
+    return json.dumps(out, ensure_ascii=False)
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """A 0-row canonical frame with the right columns and dtypes."""
+    cols = schema.columns(table)
+    df = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols + schema.PROVENANCE})
+    return to_canonical_dtypes(df, table)
+
+
+def to_canonical_dtypes(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Cast columns to the dtypes of their schema kind (see ``schema`` docstring)."""
+    kinds = schema.TABLES[table]
+    for c in df.columns:
+        kind = kinds.get(c, "text")
+        if c == "_row" or kind in ("money", "int"):
+            df[c] = pd.array(df[c].to_numpy(dtype=object), dtype="Int64")
+        elif kind == "month":
+            df[c] = pd.array([v if isinstance(v, pd.Period) else None for v in df[c].to_numpy(dtype=object)],
+                             dtype="period[M]")
+        elif kind == "date":
+            df[c] = pd.to_datetime(pd.Series(df[c].to_numpy(dtype=object), index=df.index)).astype("datetime64[s]")
+        else:
+            df[c] = df[c].astype(object).where(df[c].notna(), None).astype("string")
+    return df
+
+
+def build_sheet(layout: Layout, names: list[str], units: list[str | None], colmap: dict[int, str],
+                table: str, file: str, sheet_name: str, typed: bool) -> SheetResult:
+    """Normalise the data rows of one sheet into ``table``.
+
+    Parameters
+    ----------
+    layout : Layout
+    names, units : list
+        Normalised header text and stripped unit per grid column.
+    colmap : dict
+        Grid column position -> canonical column.
+    table, file, sheet_name : str
+    typed : bool
+        Cells come from typed Excel cells.
+
+    Returns
+    -------
+    SheetResult
+        ``frame``: canonical columns + ``_file``, ``_sheet``, ``_row``, ``_flags``;
+        rows split per month are repeated with the amount divided in fen.
+    """
+    kinds = schema.TABLES[table]
+    body = layout.body
+    data_rows = body.index[~body.index.isin(list(layout.dropped))]
+    data = body.loc[data_rows]
+    n = len(data)
+    rows = data.index.to_numpy()
+    out: dict[str, object] = {}
+    flags = np.full(n, "", dtype=object)
+    reasons = np.full(n, None, dtype=object)
+    details = np.full(n, "", dtype=object)
+
+    def add_flags(arr: np.ndarray, col: str):
+        nonempty = arr != ""
+        if not nonempty.any():
+            return
+        tagged = arr if col in _PRIMARY else np.array([";".join(f"{col}.{x}" for x in s.split(";")) if s else ""
+                                                       for s in arr], dtype=object)
+        flags[nonempty] = flags[nonempty] + ";" + tagged[nonempty]
+
+    def add_reason(mask: np.ndarray, reason: str, detail: np.ndarray | str):
+        new = mask & pd.isna(reasons)
+        reasons[new] = reason
+        det = detail[new] if isinstance(detail, np.ndarray) else detail
+        details[new] = det
+
+    split_source = None
+    for pos, col in colmap.items():
+        kind = kinds[col]
+        scale = 10000 if units[pos] == "万元" else 1
+        res = normalise_column(data.iloc[:, pos], "category" if col == "category" else kind, typed, scale)
+        vals = res.row_values()
+        add_flags(res.row_flags(), col)
+        rr = res.row_reasons()
+        bad = pd.notna(rr)
+        if bad.any():
+            primary_id = col == _ID_COLUMN.get(table, "person_id")
+            if kind == "id" and not primary_id or (kind == "money" and col not in _MONEY_QUARANTINE):
+                add_flags(np.where(bad, "unusable_value", ""), col)
+            else:
+                raw_txt = res.take([str(u) for u in res.uniq_raw], "")
+                new = bad & pd.isna(reasons)
+                reasons[new] = rr[new]
+                details[new] = np.array([f"{names[pos] or col}={x}" for x in raw_txt[new]], dtype=object)
+        if kind == "cert":
+            out[col] = np.array([v[0] if v else None for v in vals], dtype=object)
+            for i, extra in ((1, "category"), (2, "grade")):
+                if extra in kinds:
+                    parsed = np.array([v[i] if v else None for v in vals], dtype=object)
+                    prev = out.get(extra)
+                    out[extra] = parsed if prev is None else np.where(pd.isna(prev), parsed, prev)
+        elif kind == "township":
+            out[col] = np.array([v[0] if v else None for v in vals], dtype=object)
+            out["township_code"] = np.array([v[1] if v else None for v in vals], dtype=object)
+        elif kind == "address":
+            out[col] = vals
+            out["address_raw"] = res.take([None if is_blank(u) else str(u).strip() for u in res.uniq_raw])
+        elif kind == "month":
+            multi = np.array([isinstance(v, list) for v in vals], dtype=bool)
+            if multi.any():
+                if col in ("period", "paid_month") and (split_source is None or col == "period"):
+                    split_source = col
+                elif col == "end_month":
+                    vals = np.array([v[-1] if isinstance(v, list) else v for v in vals], dtype=object)
+                else:
+                    vals = np.array([v[0] if isinstance(v, list) else v for v in vals], dtype=object)
+            out[col] = vals
+        elif kind == "int" and col in out:  # cert number already gave it; the column wins where filled
+            out[col] = np.where(pd.isna(vals), out[col], vals)
+        else:
+            out[col] = vals
+
+    if "village" in out:
+        tcodes = pd.Series(out.get("township_code", np.full(n, None, dtype=object)), dtype=object)
+        vname, vcode, unknown = places.match_villages(tcodes, pd.Series(out["village"], dtype=object))
+        out["village"] = vname.to_numpy(dtype=object)
+        out["village_code"] = vcode.to_numpy(dtype=object)
+        add_flags(np.where(unknown.to_numpy(), "village_unknown", ""), "village")
+
+    # ---- table-level rules
+    if table == "payouts":
+        if "status" not in out:
+            out["status"] = np.full(n, "paid", dtype=object)
+        if "period" not in out and "paid_month" in out:
+            out["period"] = out["paid_month"].copy()
+            add_flags(np.where(pd.notna(out["period"]), "period_from_paid_month", ""), "period")
+            if split_source == "paid_month":
+                split_source = "period"
+        elif "period" in out and "paid_month" in out:
+            fill = pd.isna(out["period"]) & pd.notna(out["paid_month"])
+            out["period"] = np.where(fill, out["paid_month"], out["period"])
+            add_flags(np.where(fill, "period_from_paid_month", ""), "period")
+        add_reason(pd.isna(out["period"]), "unparseable_period", "缺少所属期/发放年月")
+        if "payout_id" in out:
+            pos = next(p for p, c in colmap.items() if c == "payout_id")
+            if names[pos] == "序号":
+                out["payout_id"] = np.full(n, None, dtype=object)  # a row counter, not a serial number
+    id_col = _ID_COLUMN.get(table, "person_id")
+    if id_col in kinds:
+        no_id = pd.isna(out[id_col]) if id_col in out else np.ones(n, dtype=bool)
+        if table in schema.ID_REQUIRED_TABLES:
+            add_reason(no_id, "id_missing", f"缺少{id_col}")
+        else:
+            add_flags(np.where(no_id, "no_id", ""), id_col)
+
+    # ---- assemble
+    frame = pd.DataFrame({c: out[c] for c in out}, index=range(n))
+    for c in kinds:
+        if c not in frame:
+            frame[c] = None
+    for extra in ("township_code", "village_code", "address_raw"):
+        if extra in frame or (extra == "township_code" and "township" in kinds) or \
+                (extra == "village_code" and "village" in kinds) or (extra == "address_raw" and "address" in kinds):
+            if extra not in frame:
+                frame[extra] = None
+    frame["_file"] = file
+    frame["_sheet"] = sheet_name
+    frame["_row"] = rows
+    frame["_flags"] = pd.Series(flags).str.lstrip(";").to_numpy()
+    quarantined = pd.notna(reasons) & (reasons != None)  # noqa: E711
+    qrows: list[dict] = []
+    headers = layout.headers
+    for rn, (reason, detail) in sorted(layout.dropped.items()):
+        qrows.append({"file": file, "sheet": sheet_name, "row": rn, "table": table, "reason": reason,
+                      "detail": detail, "raw": raw_json(headers, body.loc[rn].tolist())})
+    for i in np.flatnonzero(quarantined):
+        qrows.append({"file": file, "sheet": sheet_name, "row": int(rows[i]), "table": table,
+                      "reason": reasons[i], "detail": details[i], "raw": raw_json(headers, data.iloc[i].tolist())})
+    frame = frame.loc[~quarantined].reset_index(drop=True)
+
+    split_count = 0
+    if split_source and len(frame):
+        frame, split_count = _split_months(frame, split_source, kinds)
+
+    frame = to_canonical_dtypes(frame, table)
+    by_reason = Counter(q["reason"] for q in qrows)
+    flag_counts = Counter(f for s in frame["_flags"].dropna() if s for f in s.split(";"))
+    entry = {
+        "file": file, "sheet": sheet_name, "table": table,
+        "rows_read": int(len(body)) + sum(1 for r in layout.dropped if r not in set(body.index)),
+        "rows_accepted": int(n - quarantined.sum()),
+        "rows_quarantined": len(qrows),
+        "quarantined_by_reason": dict(by_reason),
+        "header_rows": layout.header_rows,
+        "header_map": {headers[p] or f"列{p + 1}": c for p, c in colmap.items()},
+        "unknown_headers": [headers[p] for p in range(len(headers)) if headers[p] and p not in colmap],
+        "flags": dict(flag_counts),
+        "split_rows": split_count,
+    }
+    if layout.total_rows and "amount" in frame:
+        entry["checksum"] = _checksum(layout, colmap, units, frame, split_source is not None)
+    return SheetResult(table, frame, qrows, entry)
+
+
+def _split_months(frame: pd.DataFrame, col: str, kinds: dict) -> tuple[pd.DataFrame, int]:
+    """One row per month for rows whose ``col`` holds a list of months; money split in fen."""
+    is_multi = frame[col].map(lambda v: isinstance(v, list)).to_numpy(dtype=bool)
+    if not is_multi.any():
+        return frame, 0
+    counts = np.where(is_multi, frame[col].map(lambda v: len(v) if isinstance(v, list) else 1), 1)
+    rep = frame.loc[frame.index.repeat(counts)].reset_index(drop=True)
+    months = [m for v in frame[col] for m in (v if isinstance(v, list) else [v])]
+    rep[col] = np.array(months, dtype=object)
+    k = np.concatenate([np.arange(c) for c in counts])
+    nrep = np.repeat(counts, counts)
+    last = k == nrep - 1
+    for c, kind in kinds.items():
+        if kind == "money" and c in rep:
+            total = rep[c].to_numpy(dtype=object)
+            ok = pd.notna(total) & (nrep > 1)
+            share = np.array([int(t) // int(m) if o else t for t, m, o in zip(total, nrep, ok)], dtype=object)
+            rem = np.array([int(t) - (int(t) // int(m)) * int(m) if o else 0 for t, m, o in zip(total, nrep, ok)],
+                           dtype=object)
+            rep[c] = np.where(ok & last, share + rem, share)
+    tag = np.array([f"multi_month;split_{m}" if m > 1 else "" for m in nrep], dtype=object)
+    rep["_flags"] = [";".join(x for x in (f, t) if x) for f, t in zip(rep["_flags"], tag)]
+    return rep, int(is_multi.sum())
+
+
+def _checksum(layout: Layout, colmap: dict, units: list, frame: pd.DataFrame, _split: bool) -> dict:
+    pos = next(p for p, c in colmap.items() if c == "amount")
+    scale = 10000 if units[pos] == "万元" else 1
+    rn = layout.total_rows[-1]
+    total, _, _ = parse_money(layout.body.loc[rn].iloc[pos], scale)
+    parsed = int(pd.array(frame["amount"], dtype="Int64").sum(skipna=True))
+    ok = total is not None and total == parsed
+    if not ok:
+        logger.warning("合计行校验不一致：%s 第 %s 行 合计=%s 分，解析合计=%s 分", frame["_file"].iat[0] if len(frame) else "",
+                       rn, total, parsed)
+    return {"row": rn, "total_fen": total, "parsed_fen": parsed, "ok": ok}
