@@ -55,7 +55,7 @@ def synthetic_tables(n: int, rings: int = 20, months: int = 3, extra_cards: int 
         members = [int(s) + 2 * k for k in range(size)]  # distinct households (step 2)
         ring_acct = f"6228{r:012d}"
         pay_acct[members] = ring_acct
-        planted.append(sorted(pid.iloc[members]))
+        planted.append(sorted(pid.iloc[members + [m + 1 for m in members]]))  # + household partners
         used.update(members)
     roster = pd.DataFrame({"person_id": pid, "name": pd.Series(np.char.add("人", idx.astype(str)), dtype="string"),
                            "household_id": hh, "township": town, "village": "星光村", "address": addr,

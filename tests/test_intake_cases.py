@@ -220,7 +220,7 @@ def test_b09_merged_two_row_header(tmp_path):
 
 
 def test_b13_amounts(tmp_path):
-    vals = ['"1,200.50"', "800元", "￥1,000", "—", "（200）", "1200.5.0"]
+    vals = ['"1,200.50"', "800元", '"￥1,000"', "—", "（200）", "1200.5.0"]
     names = ["张一", "李二", "王三", "赵四", "刘五", "陈六"]
     ids = [P1, P2, P3, P4, P5, "110101196209070275"]
     (tmp_path / "m.csv").write_text("姓名,身份证号,补贴项目,所属期,金额\n" + "".join(
@@ -297,7 +297,7 @@ def test_guardian_id_and_missing_column(tmp_path):
 
 def test_unknown_table_lists_closest(tmp_path):
     (tmp_path / "u.csv").write_text(_csv([["姓名", "金额", "备注"], ["张一", "1", "x"]]), encoding="utf-8")
-    (tmp_path / "u2.csv").write_text(_csv([["身份证号", "备注", "其他"], [P1, "x", "y"]]), encoding="utf-8")
+    (tmp_path / "u2.csv").write_text(_csv([["身份证号", "金额", "备注"], [P1, "1", "y"]]), encoding="utf-8")
     with pytest.raises(TableNotRecognisedError) as exc:
         intake_path(tmp_path / "u2.csv")
     assert "u2.csv" in str(exc.value) and "最接近" in str(exc.value)

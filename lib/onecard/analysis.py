@@ -149,7 +149,8 @@ class _TablesOnly:
 
 
 def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd.Period],
-            params: dict | None = None, run_id: str = "") -> Analysis:
+            params: dict | None = None, run_id: str = "",
+            quarantine: pd.DataFrame | None = None) -> Analysis:
     """Analyse the whole district once.
 
     Parameters
@@ -163,13 +164,18 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
         ``{rule_id: {param: value}}`` (``parameters/rules.yaml`` merged).
     run_id : str
         Stamped on every finding.
+    quarantine : DataFrame, optional
+        Intake's quarantined rows (``file, sheet, row, table, reason, detail, raw``);
+        rules read it as ``ctx.extras["quarantine"]`` (e.g. damaged roster rows
+        must not become ``NOT_IN_ROSTER`` findings).
 
     Returns
     -------
     Analysis
     """
     timings = {}
-    ctx = RuleContext(tables=tables, policy=policy, period=period, params=params or {})
+    ctx = RuleContext(tables=tables, policy=policy, period=period, params=params or {},
+                      extras={"quarantine": quarantine if quarantine is not None else pd.DataFrame()})
     t0 = time.perf_counter()
     recon = _optional(lambda: ctx.recon, "reconciliation")
     timings["recon"] = round(time.perf_counter() - t0, 2)

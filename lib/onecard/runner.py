@@ -294,7 +294,8 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
                        f"已读取的表：{'、'.join(sorted(intake.tables)) or '无'}；详见 {out / 'intake' / 'intake.json'}。")
 
     t0 = time.perf_counter()
-    result = analyse(intake.tables, policy, (start, end), params=params, run_id=run_id)
+    result = analyse(intake.tables, policy, (start, end), params=params, run_id=run_id,
+                     quarantine=intake.quarantine)
     result.save(out / "analysis")
     timings["analysis"] = round(time.perf_counter() - t0, 2)
     timings.update({f"analysis_{k}": v for k, v in result.meta.get("timings", {}).items()})

@@ -190,8 +190,12 @@ def recognise_table(file: str, headers: list[str], lexicon: Lexicon,
         mapped = next(s[3] for s in scores if s[2] == table)
     else:
         best = scores[0]
+        tied = [s for s in scores if s[:2] == best[:2]]
+        if len(tied) > 1 and best[1] == 1.0 and "payouts" in [s[2] for s in tied]:
+            best = next(s for s in tied if s[2] == "payouts")  # disclosures' columns are a subset of payouts'
+            tied = [best]
         closest = "；".join(f"{schema.TABLE_LABELS[s[2]]}({s[2]}) 识别 {s[0]} 列" for s in scores[:3])
-        if best[0] < 2 or (len(scores) > 1 and scores[1][:2] == best[:2]):
+        if best[0] < 2 or len(tied) > 1:
             raise TableNotRecognisedError(
                 f"文件 {file} 无法判断是哪一类表。找到的表头：{shown}。最接近的表：{closest}。"
                 f"请在数据文件夹的 sources.yaml 中写明 table，或在 parameters/headers.yaml 中补充表头写法。")

@@ -50,6 +50,13 @@ class Layout:
     body: pd.DataFrame
     dropped: dict[int, tuple[str, str]] = field(default_factory=dict)
     total_rows: list[int] = field(default_factory=list)
+    above: pd.DataFrame | None = None
+
+    def raw_row(self, row: int) -> list:
+        """Original cells of a row (body or above the header band)."""
+        if row in self.body.index:
+            return self.body.loc[row].tolist()
+        return self.above.loc[row].tolist() if self.above is not None and row in self.above.index else []
 
 
 def blank_mask(col: pd.Series) -> np.ndarray:
@@ -185,4 +192,5 @@ def find_layout(sheet: RawSheet, spellings: set[str]) -> Layout | None:
                 dropped[rn] = ("title_or_footer", " ".join(texts)[:200])
             elif k == "repeat_header":
                 dropped[rn] = ("title_or_footer", "重复的表头行")
-    return Layout(headers, [int(grid.index[p]) for p in header_pos], body, dropped, total_rows)
+    return Layout(headers, [int(grid.index[p]) for p in header_pos], body, dropped, total_rows,
+                  grid.iloc[:best])

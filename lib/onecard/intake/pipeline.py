@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import InputFileError, RunError, WorkbenchError
+from ..errors import InputFileError, RunError, TableNotRecognisedError, WorkbenchError
 from ..log import logger
 from .headers import load_lexicon, load_sources, map_headers, normalise_header, recognise_table, rule_for
 from .layout import find_layout
@@ -200,6 +200,9 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None) -> Int
             if single:
                 raise type(problems[0]["error"])(message)
             summary["unreadable"].append({"file": rel, "reason": message})
+        if single and not results and not problems:
+            raise TableNotRecognisedError(f"文件 {rel} 不是可识别的数据表：" + "；".join(
+                f"{k.get('sheet', '')} {k['reason']}".strip() for k in skipped) + "。请检查表头行是否含有身份证号、姓名、金额等列。")
         summary["skipped"].extend(skipped)
         for res in results:
             frames.setdefault(res.table, []).append(res.frame)

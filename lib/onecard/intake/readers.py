@@ -64,7 +64,8 @@ def _frame(rows: list[list]) -> pd.DataFrame:
 def _read_xlsx(path: Path) -> list[RawSheet]:
     try:
         import python_calamine as pc
-        wb = pc.CalamineWorkbook.from_path(str(path))
+        with path.open("rb") as fh:  # from a file object: calamine sniffs content, not the extension
+            wb = pc.CalamineWorkbook.from_filelike(fh)
         out = []
         for meta in wb.sheets_metadata:
             sheet = wb.get_sheet_by_name(meta.name)
@@ -76,7 +77,8 @@ def _read_xlsx(path: Path) -> list[RawSheet]:
     except Exception as exc:  # calamine refuses some files openpyxl still reads
         logger.info("calamine failed on %s (%s); using openpyxl", path, exc)
     import openpyxl
-    wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    with path.open("rb") as fh:
+        wb = openpyxl.load_workbook(io.BytesIO(fh.read()), read_only=False, data_only=True)
     out = []
     for ws in wb.worksheets:
         rows = [list(r) for r in ws.iter_rows(values_only=True)]

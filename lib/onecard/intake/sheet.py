@@ -227,7 +227,7 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
     headers = layout.headers
     for rn, (reason, detail) in sorted(layout.dropped.items()):
         qrows.append({"file": file, "sheet": sheet_name, "row": rn, "table": table, "reason": reason,
-                      "detail": detail, "raw": raw_json(headers, body.loc[rn].tolist())})
+                      "detail": detail, "raw": raw_json(headers, layout.raw_row(rn))})
     for i in np.flatnonzero(quarantined):
         qrows.append({"file": file, "sheet": sheet_name, "row": int(rows[i]), "table": table,
                       "reason": reasons[i], "detail": details[i], "raw": raw_json(headers, data.iloc[i].tolist())})
@@ -273,10 +273,11 @@ def _split_months(frame: pd.DataFrame, col: str, kinds: dict) -> tuple[pd.DataFr
         if kind == "money" and c in rep:
             total = rep[c].to_numpy(dtype=object)
             ok = pd.notna(total) & (nrep > 1)
-            share = np.array([int(t) // int(m) if o else t for t, m, o in zip(total, nrep, ok)], dtype=object)
-            rem = np.array([int(t) - (int(t) // int(m)) * int(m) if o else 0 for t, m, o in zip(total, nrep, ok)],
-                           dtype=object)
-            rep[c] = np.where(ok & last, share + rem, share)
+            new = total.copy()
+            for i in np.flatnonzero(ok):
+                t, m = int(total[i]), int(nrep[i])
+                new[i] = t // m + (t - (t // m) * m if last[i] else 0)
+            rep[c] = new
     tag = np.array([f"multi_month;split_{m}" if m > 1 else "" for m in nrep], dtype=object)
     rep["_flags"] = [";".join(x for x in (f, t) if x) for f, t in zip(rep["_flags"], tag)]
     return rep, int(is_multi.sum())
