@@ -119,7 +119,7 @@ def person_frame(tables: dict, params: dict) -> pd.DataFrame:
     """Every person in any table, with household group and status; see :class:`Network`."""
     sources = [("roster", "person_id", 0), ("payouts", "person_id", 1), ("officials", "person_id", 2),
                ("cards", "holder_id", 3), ("dibao", "person_id", 4)]
-    frames = []
+    frames = [pd.DataFrame({c: pd.Series(dtype="string") for c in ("person_id", "name", "township", "village")})]
     for table, id_col, prio in sources:
         df = tables.get(table)
         if df is None or not len(df):
@@ -139,7 +139,7 @@ def person_frame(tables: dict, params: dict) -> pd.DataFrame:
     ids = first.index.to_series()
 
     def among(table, c="person_id"):
-        return ids.isin(set(text(tables.get(table), c).dropna())) if table in tables else \
+        return ids.isin(text(tables.get(table), c).dropna().unique()) if table in tables else \
             pd.Series(False, index=ids.index)
 
     first["household"] = household_groups(tables, first.index, params)

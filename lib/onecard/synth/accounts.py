@@ -26,7 +26,7 @@ def _route(d: District, pos, acct: str, months=None) -> None:
     ids = d.people.loc[np.atleast_1d(pos), "person_id"]
     m = d.payouts["person_id"].isin(ids).to_numpy()
     if months is not None:
-        m &= np.isin(d.payouts["period_ix"].to_numpy(), list(months))
+        m = m & np.isin(d.payouts["period_ix"].to_numpy(), list(months))
     d.payouts.loc[m, "account_no"] = acct
 
 

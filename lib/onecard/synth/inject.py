@@ -26,10 +26,10 @@ FREE_MONTHS = [m for m in range(0, 22) if m not in base.PUBLISHED_MONTHS]
 def _full(d: District, sub: str | None = None, extra=None) -> np.ndarray:
     """Mask: plain people paid all 24 months (for ``sub`` if given)."""
     p = d.people
-    m = ((p["kind"] == "plain") & (p["start_ix"] <= 0) & (p["end_ix"] > 23)).to_numpy()
-    m &= (p[sub] if sub else (p["care"] | p["living"])).to_numpy()
+    m = ((p["kind"] == "plain") & (p["start_ix"] <= 0) & (p["end_ix"] > 23)).to_numpy().copy()
+    m = m & (p[sub] if sub else (p["care"] | p["living"])).to_numpy()
     if sub == "living" or sub is None:
-        m &= ~(p["living"] & (p["dibao_start"] > 0)).to_numpy()
+        m = m & ~(p["living"] & (p["dibao_start"] > 0)).to_numpy()
     return m if extra is None else m & extra
 
 

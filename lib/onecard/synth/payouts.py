@@ -35,7 +35,7 @@ def entitlement_spans(d: District) -> pd.DataFrame:
 def build_payouts(d: District) -> pd.DataFrame:
     """Clean payouts 2020-01..2021-12: one successful on-time payment per entitled month."""
     p, rng = d.people, d.rng
-    ent = entitlement_spans(d)
+    ent = d.ent
     lo = np.maximum(ent["start_ix"].to_numpy(), 0)
     hi = np.minimum(ent["end_ix"].to_numpy(), base.N_MONTHS - 1)
     cnt = np.clip(hi - lo + 1, 0, None)
@@ -73,9 +73,9 @@ def rows_of(d: District, pid: str, sub: str | None = None, months=None) -> np.nd
     po = d.payouts
     m = po["person_id"].to_numpy() == pid
     if sub is not None:
-        m &= po["sub"].to_numpy() == sub
+        m = m & (po["sub"].to_numpy() == sub)
     if months is not None:
-        m &= np.isin(po["period_ix"].to_numpy(), list(months))
+        m = m & np.isin(po["period_ix"].to_numpy(), list(months))
     return po.index[m].to_numpy()
 
 
