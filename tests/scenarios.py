@@ -88,6 +88,7 @@ class _Builder:
                                   "custody", "dibao", "other_benefits", "officials", "banks",
                                   "disclosures", "quarantine")}
         self.truth, self.look = [], set()
+        self.by_person = {}  # pid -> that person's payout rows (the same dicts as in payouts)
         self.policy = load_policy(_policy_path())
 
     # -- people ---------------------------------------------------------------
@@ -145,15 +146,17 @@ class _Builder:
         row["fee_cut"] = 0
         row.update(kw)
         self.t["payouts"].append(row)
+        self.by_person.setdefault(p["pid"], []).append(row)
         return row
 
     def drop_pay(self, p, s=None, cond=lambda m: True):
-        self.t["payouts"] = [r for r in self.t["payouts"] if not (
-            r["person_id"] == p["pid"] and (s is None or r["subsidy"] == s) and cond(r["period"]))]
+        gone = {id(r) for r in self.rows(p, s, cond)}
+        self.by_person[p["pid"]] = [r for r in self.by_person.get(p["pid"], []) if id(r) not in gone]
+        self.t["payouts"] = [r for r in self.t["payouts"] if id(r) not in gone]
 
     def rows(self, p, s=None, cond=lambda m: True):
-        return [r for r in self.t["payouts"] if r["person_id"] == p["pid"]
-                and (s is None or r["subsidy"] == s) and cond(r["period"])]
+        return [r for r in self.by_person.get(p["pid"], [])
+                if (s is None or r["subsidy"] == s) and cond(r["period"])]
 
     def roster_row(self, p):
         return [r for r in self.t["roster"] if r["person_id"] == p["pid"]][0]
@@ -429,8 +432,6 @@ def _inject(b: _Builder, cases: int) -> None:  # noqa: C901 - one block per rule
     pids = sorted({r["person_id"] for r in listed} - {t[1] for t in b.truth} - b.look)
     chosen = list(b.rng.permutation(pids))
     for r in listed:
-        if r["person_id"] not in pids:
-            continue
         pid = r["person_id"]
         if pid in chosen[:cases]:  # missing from the published list
             b.hit("DISCLOSURE_MISMATCH", pid, CARE)

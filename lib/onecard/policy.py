@@ -363,13 +363,21 @@ class Policy:
         Returns None when no standard is in force, or when the standard is tiered
         and the tier is not given. Raises PolicyError for an unknown item.
         """
-        frame = pd.DataFrame({"subsidy": [self.subsidy(subsidy_name).name],
-                              "period": pd.PeriodIndex([month], freq="M"),
-                              "grade": pd.array([grade], dtype="Int64"),
-                              "hukou_type": pd.array([hukou], dtype="string"),
-                              "category": pd.array([category], dtype="Int64")})
-        value = self.standards_for(frame).iloc[0]
-        return None if pd.isna(value) else int(value)
+        sub = self.subsidy(subsidy_name)
+        month = pd.Period(month, freq="M")
+        for st in sub.standards:
+            if st.start <= month and (st.end is None or month <= st.end):
+                if st.flat_fen is not None:
+                    return st.flat_fen
+                if grade is None or hukou is None or pd.isna(grade) or pd.isna(hukou):
+                    return None
+                for hset, gset, cset, fen in st.tiers:
+                    if hukou in hset and int(grade) in gset and (
+                            (category is None and set(cset) >= set(CATEGORIES_ALL))
+                            or (category is not None and int(category) in cset)):
+                        return fen
+                return None
+        return None
 
     def standards_for(self, frame: pd.DataFrame) -> pd.Series:
         """Vectorised standard (Int64 fen per person-month) for each row of ``frame``.

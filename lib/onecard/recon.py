@@ -293,7 +293,8 @@ def reconcile(ctx) -> pd.DataFrame:
     rec = rec.drop(columns=["r_name", "r_township", "r_village"])
     if cov is not None:
         rec = rec.merge(cov, on=KEY, how="left")
-        rec["covered"] = rec["covered"].fillna(False).astype("boolean")
+        needs = rec["subsidy"].isin(list(need_cov)).to_numpy(bool)
+        rec["covered"] = rec["covered"].astype("boolean").fillna(False).where(needs, pd.NA)
     else:
         rec["covered"] = pd.array([pd.NA] * len(rec), dtype="boolean")
     # exclusive benefits

@@ -138,8 +138,27 @@ def _versions() -> dict:
     return out
 
 
-def execute_notebook(template: Path, output: Path, parameters: dict, cwd: Path,
-                     retries: int = 1) -> None:
+def _ipc_kernel_manager():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _IPCKernelManager(AsyncKernelManager):
+        """Kernel over local IPC sockets in a private temp folder: no TCP ports to race
+        for when several kernels start at once (B27), nothing reachable from the network."""
+
+        def __init__(self, **kwargs):
+            import tempfile
+
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="onecard-kernel-")) / "k"))
+            super().__init__(**kwargs)
+
+    return _IPCKernelManager
+
+
+IPCKernelManager = _ipc_kernel_manager()
+
+
+def execute_notebook(template: Path, output: Path, parameters: dict, retries: int = 1) -> None:
     """Execute ``template`` into ``output`` with papermill, kernel ``python3``.
 
     A kernel that dies before running any cell (port race on start, B27) is
@@ -156,9 +175,12 @@ def execute_notebook(template: Path, output: Path, parameters: dict, cwd: Path,
 
     for attempt in range(retries + 1):
         try:
+            # No cwd: papermill would os.chdir the whole process, which races between
+            # threads; notebooks get their output folder as a parameter instead.
             pm.execute_notebook(str(template), str(output), parameters=parameters,
-                                kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
-                                log_output=False, execution_timeout=CELL_TIMEOUT_S)
+                                kernel_name=KERNEL, progress_bar=False, log_output=False,
+                                execution_timeout=CELL_TIMEOUT_S,
+                                kernel_manager_class=IPCKernelManager)
             break
         except Exception as exc:
             started = _cells_executed(output)
@@ -319,9 +341,10 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
         for name in names:
             folder = out / folders[name]
             folder.mkdir(parents=True, exist_ok=True)
-            params_nb = {"run_dir": str(out.resolve()), "township": name, "audience": audience}
+            params_nb = {"run_dir": str(out.resolve()), "township": name, "audience": audience,
+                         "out_dir": str(folder.resolve())}
             futures[pool.submit(execute_notebook, TOWNSHIP_NOTEBOOK,
-                                folder / "township_review.ipynb", params_nb, folder)] = name
+                                folder / "township_review.ipynb", params_nb)] = name
         bar = tqdm(total=len(futures), desc="街道报告", unit="个", disable=not progress)
         for fut in as_completed(futures):
             name = futures[fut]
@@ -344,7 +367,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     t0 = time.perf_counter()
     try:
         execute_notebook(SUMMARY_NOTEBOOK, out / "district_summary.ipynb",
-                         {"run_dir": str(out.resolve())}, out)
+                         {"run_dir": str(out.resolve())})
         manifest["district_summary"] = {"status": "ok", "error": ""}
     except WorkbenchError as exc:
         manifest["district_summary"] = {"status": "failed", "error": str(exc)}

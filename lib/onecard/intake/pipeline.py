@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import InputFileError, RunError, TableNotRecognisedError, WorkbenchError
+from ..errors import InputFileError, MissingColumnError, RunError, TableNotRecognisedError, WorkbenchError
 from ..log import logger
 from .headers import load_lexicon, load_sources, map_headers, normalise_header, recognise_table, rule_for
 from .layout import find_layout
 from .readers import read_file
 from .sheet import QUARANTINE_COLUMNS, build_sheet, empty_table, to_canonical_dtypes
+from .wide import WideSpec, detect_wide, period_from_title
 
-__all__ = ["IntakeResult", "intake_path", "load_intake", "intake_file"]
+__all__ = ["IntakeResult", "intake_path", "load_intake", "intake_file", "unmapped_hint"]
 
 _IGNORED_NAMES = {"sources.yaml", "headers.yaml", "intake.json", "quarantine.csv"}
 
@@ -79,6 +80,74 @@ def load_intake(out_dir: str | Path) -> IntakeResult:
     return IntakeResult(tables, q if len(q.columns) else pd.DataFrame(columns=QUARANTINE_COLUMNS), summary)
 
 
+#: Columns a wide 花名册 never takes from outside its subsidy groups (a lone
+#: 实发金额/合计 column there is a row total, not a payment).
+_WIDE_EXCLUDED = {"subsidy", "amount", "net_amount", "fee"}
+
+
+def wide_layout(label: str, rel: str, sheet_name: str, layout, names: list[str], lexicon,
+                extra: dict | None) -> tuple[WideSpec, dict[int, str]] | None:
+    """Recognise a wide 花名册 (one column group per subsidy) as ``payouts``.
+
+    Returns
+    -------
+    (WideSpec, colmap) or None
+        ``None`` when the sheet has no subsidy group with an amount, no ID
+        column, or ordinary ``补贴项目``/``金额`` columns (then it is a long table).
+
+    Raises
+    ------
+    MissingColumnError
+        A wide roster with neither a period/paid-month column nor a month in its
+        title rows, sheet name or file name.
+    """
+    spec = detect_wide(names, layout.headers)
+    if spec is None:
+        return None
+    base = ["" if i in spec.positions else n for i, n in enumerate(names)]
+    base_map = map_headers(base, "payouts", lexicon, extra)
+    if {"subsidy", "amount"} & set(base_map.values()):
+        return None
+    colmap = {p: c for p, c in base_map.items() if c not in _WIDE_EXCLUDED}
+    if "person_id" not in colmap.values():
+        return None
+    spec.period, spec.period_text, spec.scale = period_from_title(layout.above, sheet_name, Path(rel).stem)
+    if spec.period is None and not {"period", "paid_month"} & set(colmap.values()):
+        shown = "、".join(h for h in layout.headers if h)
+        raise MissingColumnError(
+            f"文件 {label} 是按补贴分列的发放花名册（{'、'.join(g.subsidy for g in spec.groups)}），"
+            f"但既没有所属期/发放年月列，标题行、工作表名和文件名中也找不到年月（如“2022年5月”）。"
+            f"找到的表头：{shown}。请在表中加一列所属期，或在标题中写明年月。")
+    return spec, colmap
+
+
+_MASK = r"[*＊●×]{2,}|^[^*＊]{1,2}[*＊]"
+#: Share of masked ID (or name) cells above which a payouts-shaped sheet is a published list.
+_MASKED_SHARE = 0.5
+
+
+def published_list(layout, colmap: dict[int, str], names: list[str], lexicon, extra: dict | None) -> bool:
+    """Whether a sheet recognised as ``payouts`` is really a 公示名单 (``disclosures``).
+
+    Payout and disclosure headers overlap (a published list's columns are a
+    subset of a payout export's); what tells them apart is the content: the
+    published list masks IDs (``4201**********7097``) and names (``宋*秀``).
+    Looks at up to 500 data rows of the ID column (else the name column).
+    """
+    if not all(any(c in set(map_headers(names, "disclosures", lexicon, extra).values()) for c in g)
+               for g in schema.REQUIRED["disclosures"]):
+        return False
+    pos = next((p for p, c in colmap.items() if c == "person_id"), None)
+    if pos is None:
+        pos = next((p for p, c in colmap.items() if c == "name"), None)
+    if pos is None:
+        return False
+    cells = layout.body.iloc[:500, pos]
+    cells = cells[cells.notna()].astype(str).str.strip()
+    cells = cells[cells != ""]
+    return bool(len(cells)) and float(cells.str.contains(_MASK).mean()) >= _MASKED_SHARE
+
+
 def intake_file(path: Path, rel: str, lexicon, rules) -> tuple[list, list[dict], list[dict], str, str | None]:
     """Read one file. Returns (sheet results, skipped entries, problems, format, encoding).
 
@@ -107,14 +176,24 @@ def intake_file(path: Path, rel: str, lexicon, rules) -> tuple[list, list[dict],
         names = [n for n, _ in norm]
         units = [u for _, u in norm]
         label = f"{rel}" + (f" 工作表「{s.name}」" if s.name and len(visible) > 1 else "")
+        extra = rule.columns if rule else None
         try:
-            table = recognise_table(label, names, lexicon, rule.table if rule else None,
-                                    rule.columns if rule else None)
+            wide = (wide_layout(label, rel, s.name, layout, names, lexicon, extra)
+                    if rule is None or rule.table in (None, "payouts") else None)
+            if wide is not None:
+                table, (spec, colmap) = "payouts", wide
+            else:
+                spec = None
+                table = recognise_table(label, names, lexicon, rule.table if rule else None, extra)
+                colmap = map_headers(names, table, lexicon, extra)
+                if table == "payouts" and not (rule and rule.table) and \
+                        published_list(layout, colmap, names, lexicon, extra):
+                    table = "disclosures"
+                    colmap = map_headers(names, table, lexicon, extra)
         except WorkbenchError as exc:
             problems.append({"file": rel, "sheet": s.name, "error": exc})
             continue
-        colmap = map_headers(names, table, lexicon, rule.columns if rule else None)
-        res = build_sheet(layout, names, units, colmap, table, rel, s.name, s.typed)
+        res = build_sheet(layout, names, units, colmap, table, rel, s.name, s.typed, wide=spec)
         res.entry["format"], res.entry["encoding"] = fmt, enc
         results.append(res)
     if not results and not problems:
@@ -239,7 +318,42 @@ def summary_text(result: IntakeResult) -> str:
         lines.append("隔离原因：" + "，".join(f"{k} {v}" for k, v in by.items()))
     for u in s["unreadable"]:
         lines.append(f"无法读取 {u['file']}：{u['reason']}")
+    lines.extend(unmapped_hint(s))
     return "\n".join(lines)
+
+
+def unmapped_hint(summary: dict) -> list[str]:
+    """Chinese lines listing headers that were not imported, and how to add a spelling.
+
+    Parameters
+    ----------
+    summary : dict
+        The intake summary (``intake.json``); reads ``files[].unmapped_headers``.
+
+    Returns
+    -------
+    list of str
+        Empty when every header was mapped.
+    """
+    todo = [e for e in summary.get("files", []) if e.get("unmapped_headers")]
+    if not todo:
+        return []
+    lines = ["未识别的表头（这些列没有导入，请确认是否需要）："]
+    for e in todo:
+        where = e["file"] + (f" 工作表「{e['sheet']}」" if e.get("sheet") else "")
+        lines.append(f"  {where}（{schema.TABLE_LABELS[e['table']]} {e['table']}）：" + "、".join(e["unmapped_headers"]))
+    first = todo[0]
+    cols = "、".join(schema.columns(first["table"]))
+    lines += [
+        "如需导入某一列，请在数据文件夹中的 sources.yaml 里为该文件写明表头对应的标准列名，例如：",
+        f'  "{first["file"]}":',
+        f"    table: {first['table']}",
+        "    columns:",
+        f"      {first['unmapped_headers'][0]}: <标准列名>",
+        f"  {first['table']} 表可用的标准列名：{cols}。",
+        "  整个单位通用的写法请补充到 parameters/headers.yaml。",
+    ]
+    return lines
 
 
 def cli_intake(path: str | Path, out: str | Path) -> int:

@@ -19,6 +19,7 @@ from . import places
 from .columns import normalise_column
 from .layout import Layout
 from .values import is_blank, parse_money
+from .wide import WideSpec, unpivot
 
 __all__ = ["SheetResult", "build_sheet", "QUARANTINE_COLUMNS", "to_canonical_dtypes", "empty_table"]
 
@@ -29,6 +30,9 @@ _PRIMARY = {"person_id", "holder_id", "account_no", "period", "paid_month", "amo
 #: The ID column whose absence quarantines (or flags) a row.
 _ID_COLUMN = {"cards": "holder_id", "relations": "official_id"}
 _MONEY_QUARANTINE = {"amount", "net_amount", "fee", "monthly_amount"}
+#: Kinds of intake-only columns that are not in ``schema.TABLES`` (e.g. the 标准
+#: of a wide 花名册, in fen).
+_EXTRA_KINDS = {"standard": "money"}
 
 
 @dataclass
@@ -70,7 +74,7 @@ def to_canonical_dtypes(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Cast columns to the dtypes of their schema kind (see ``schema`` docstring)."""
     kinds = schema.TABLES[table]
     for c in df.columns:
-        kind = kinds.get(c, "text")
+        kind = kinds.get(c, _EXTRA_KINDS.get(c, "text"))
         if c == "_row" or kind in ("money", "int"):
             df[c] = pd.array(df[c].to_numpy(dtype=object), dtype="Int64")
         elif kind == "month":
@@ -84,7 +88,7 @@ def to_canonical_dtypes(df: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 def build_sheet(layout: Layout, names: list[str], units: list[str | None], colmap: dict[int, str],
-                table: str, file: str, sheet_name: str, typed: bool) -> SheetResult:
+                table: str, file: str, sheet_name: str, typed: bool, wide: WideSpec | None = None) -> SheetResult:
     """Normalise the data rows of one sheet into ``table``.
 
     Parameters
@@ -97,12 +101,17 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
     table, file, sheet_name : str
     typed : bool
         Cells come from typed Excel cells.
+    wide : WideSpec, optional
+        The sheet is a wide 花名册 (``table`` must be ``payouts``): each accepted
+        source row is unpivoted into one row per subsidy group with a non-zero
+        amount (see :mod:`.wide`); ``colmap`` must not map the group columns.
 
     Returns
     -------
     SheetResult
         ``frame``: canonical columns + ``_file``, ``_sheet``, ``_row``, ``_flags``;
         rows split per month are repeated with the amount divided in fen.
+        ``entry["rows_emitted"]`` is the number of canonical rows produced.
     """
     kinds = schema.TABLES[table]
     body = layout.body
@@ -175,6 +184,27 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
         else:
             out[col] = vals
 
+    wide_cols: dict[tuple[int, str], np.ndarray] = {}
+    wide_flags: dict[int, np.ndarray] = {}
+    for gi, g in enumerate(wide.groups if wide is not None else []):
+        for role, pos in (("amount", g.amount), ("net", g.net), ("standard", g.standard)):
+            if pos is None:
+                continue
+            scale = 10000 if 10000 in (wide.scale, g.scale) or units[pos] == "万元" else 1
+            res = normalise_column(data.iloc[:, pos], "money", typed, scale)
+            vals = res.row_values()
+            bad = pd.notna(res.row_reasons())
+            if role == "amount":
+                wide_flags[gi] = res.row_flags()
+                if bad.any():
+                    raw_txt = res.take([str(u) for u in res.uniq_raw], "")
+                    add_reason(bad, "unparseable_amount",
+                               np.array([f"{layout.headers[pos]}={x}" for x in raw_txt], dtype=object))
+            elif bad.any():
+                add_flags(np.where(bad, "unusable_value", ""), f"{g.subsidy}.{role}")
+                vals = np.where(bad, None, vals)
+            wide_cols[(gi, role)] = vals
+
     if "village" in out:
         tcodes = pd.Series(out.get("township_code", np.full(n, None, dtype=object)), dtype=object)
         vname, vcode, unknown = places.match_villages(tcodes, pd.Series(out["village"], dtype=object))
@@ -184,6 +214,11 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
 
     # ---- table-level rules
     if table == "payouts":
+        if wide is not None and wide.period is not None and "period" not in out and "paid_month" not in out:
+            out["period"] = pd.Series([wide.period] * n, dtype=object).to_numpy() if n else np.empty(0, object)
+            add_flags(np.full(n, "period_from_title", dtype=object), "period")
+            if isinstance(wide.period, list):
+                split_source = "period"
         if "status" not in out:
             out["status"] = np.full(n, "paid", dtype=object)
         if "period" not in out and "paid_month" in out:
@@ -233,6 +268,16 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
                       "reason": reasons[i], "detail": details[i], "raw": raw_json(headers, data.iloc[i].tolist())})
     frame = frame.loc[~quarantined].reset_index(drop=True)
 
+    wide_stats = None
+    if wide is not None:
+        keep = ~np.asarray(quarantined, dtype=bool)
+        frame, wide_stats = unpivot(
+            frame, [wide_cols[(gi, "amount")][keep] for gi in range(len(wide.groups))],
+            [wide_cols[(gi, "net")][keep] if (gi, "net") in wide_cols else None for gi in range(len(wide.groups))],
+            [wide_cols[(gi, "standard")][keep] if (gi, "standard") in wide_cols else None
+             for gi in range(len(wide.groups))],
+            wide, [wide_flags[gi][keep] for gi in range(len(wide.groups))])
+
     split_count = 0
     if split_source and len(frame):
         frame, split_count = _split_months(frame, split_source, kinds)
@@ -248,12 +293,28 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
         "quarantined_by_reason": dict(by_reason),
         "header_rows": layout.header_rows,
         "header_map": {headers[p] or f"列{p + 1}": c for p, c in colmap.items()},
-        "unknown_headers": [headers[p] for p in range(len(headers)) if headers[p] and p not in colmap],
+        "unmapped_headers": [headers[p] for p in range(len(headers)) if headers[p] and p not in colmap],
         "flags": dict(flag_counts),
         "split_rows": split_count,
+        "rows_emitted": int(len(frame)),
     }
-    if layout.total_rows and "amount" in frame:
-        entry["checksum"] = _checksum(layout, colmap, units, frame, split_source is not None)
+    if wide is not None:
+        entry["wide"] = {
+            "groups": [{"subsidy": g.subsidy, "amount": layout.headers[g.amount],
+                        "standard": layout.headers[g.standard] if g.standard is not None else None}
+                       for g in wide.groups],
+            **wide_stats,
+        }
+        if wide.period_text and "period_from_title" in flag_counts:
+            entry["period_from_title"] = wide.period_text
+        for g in wide.groups:
+            for pos, canonical in ((g.amount, "amount"), (g.net, "net_amount"), (g.standard, "standard")):
+                if pos is not None:
+                    entry["header_map"][layout.headers[pos]] = canonical
+        entry["unmapped_headers"] = [h for h in entry["unmapped_headers"]
+                                    if h not in {layout.headers[p] for p in wide.positions}]
+    if layout.total_rows and ("amount" in colmap.values() or wide is not None):
+        entry["checksum"] = _checksum(layout, colmap, units, frame, wide)
     return SheetResult(table, frame, qrows, entry)
 
 
@@ -283,11 +344,16 @@ def _split_months(frame: pd.DataFrame, col: str, kinds: dict) -> tuple[pd.DataFr
     return rep, int(is_multi.sum())
 
 
-def _checksum(layout: Layout, colmap: dict, units: list, frame: pd.DataFrame, _split: bool) -> dict:
-    pos = next(p for p, c in colmap.items() if c == "amount")
-    scale = 10000 if units[pos] == "万元" else 1
+def _checksum(layout: Layout, colmap: dict, units: list, frame: pd.DataFrame, wide: WideSpec | None) -> dict:
+    if wide is not None:
+        cells = [(g.amount, 10000 if 10000 in (wide.scale, g.scale) or units[g.amount] == "万元" else 1)
+                 for g in wide.groups]
+    else:
+        pos = next(p for p, c in colmap.items() if c == "amount")
+        cells = [(pos, 10000 if units[pos] == "万元" else 1)]
     rn = layout.total_rows[-1]
-    total, _, _ = parse_money(layout.body.loc[rn].iloc[pos], scale)
+    parts = [parse_money(layout.body.loc[rn].iloc[p], s)[0] for p, s in cells]
+    total = None if all(t is None for t in parts) else sum(t for t in parts if t is not None)
     parsed = int(pd.array(frame["amount"], dtype="Int64").sum(skipna=True))
     ok = total is not None and total == parsed
     if not ok:

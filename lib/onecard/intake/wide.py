@@ -210,17 +210,20 @@ def period_from_title(above: pd.DataFrame | None, *extra: str) -> tuple[object, 
     return None, None, scale
 
 
-def unpivot(frame: pd.DataFrame, amounts: list[pd.arrays.IntegerArray], nets: list, standards: list,
-            spec: WideSpec) -> tuple[pd.DataFrame, dict]:
+def unpivot(frame: pd.DataFrame, amounts: list[np.ndarray], nets: list, standards: list,
+            spec: WideSpec, flags: list[np.ndarray] | None = None) -> tuple[pd.DataFrame, dict]:
     """One payout row per accepted source row × subsidy group with a non-zero amount.
 
     Parameters
     ----------
     frame : pd.DataFrame
         Accepted source rows (canonical columns except ``subsidy``/``amount``).
-    amounts, nets, standards : list of Int64 arrays (fen), one per group
+    amounts, nets, standards : list of arrays of int fen or None, one per group
         Aligned with ``frame``; ``nets``/``standards`` entries may be ``None``.
     spec : WideSpec
+    flags : list of arrays of str, optional
+        Per group, ``;``-separated amount flags (e.g. ``amount_rounded``)
+        appended to ``_flags`` of that group's rows.
 
     Returns
     -------
@@ -237,8 +240,8 @@ def unpivot(frame: pd.DataFrame, amounts: list[pd.arrays.IntegerArray], nets: li
     src = np.arange(n)
     for gi, (g, amt) in enumerate(zip(spec.groups, amounts)):
         amt = pd.array(amt, dtype="Int64")
-        missing = amt.isna().to_numpy(dtype=bool, na_value=True)
-        is_zero = (amt == 0).to_numpy(dtype=bool, na_value=False)
+        missing = np.asarray(amt.isna(), dtype=bool)
+        is_zero = np.asarray((amt == 0).fillna(False), dtype=bool)
         paid = ~missing & ~is_zero
         blank += int(missing.sum())
         zero += int(is_zero.sum())
@@ -249,6 +252,12 @@ def unpivot(frame: pd.DataFrame, amounts: list[pd.arrays.IntegerArray], nets: li
             part["net_amount"] = pd.array(nets[gi], dtype="Int64")[paid]
         part["standard"] = (pd.array(standards[gi], dtype="Int64")[paid] if standards[gi] is not None
                             else pd.array([None] * int(paid.sum()), dtype="Int64"))
+        if flags is not None and "_flags" in part:
+            extra = np.asarray(flags[gi], dtype=object)[paid]
+            has = extra != ""
+            if has.any():
+                own = part["_flags"].fillna("").to_numpy(dtype=object)
+                part["_flags"] = np.where(has & (own != ""), own + ";" + extra, np.where(has, extra, own))
         part["_src"] = src[paid]
         part["_grp"] = gi
         parts.append(part)

@@ -9,13 +9,10 @@ from __future__ import annotations
 import base64
 import io
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .fonts import use_cjk_font  # noqa: E402
+from .fonts import use_cjk_font
 
 
 def findings_by_rule_chart(by_rule: pd.DataFrame, title: str = "各类疑点数量"):

@@ -76,33 +76,38 @@ def multiple_accounts(ctx: RuleContext) -> pd.DataFrame:
     p = p[p["account_no"].notna() & ~_masked(p["account_no"], p.get("_flags"))]
     when = p["paid_on"].astype("datetime64[s]").fillna(p["period"].dt.to_timestamp().astype("datetime64[s]"))
     use = pd.DataFrame({"person_id": p["person_id"].astype("string").to_numpy(),
-                        "account_no": p["account_no"].astype("string").to_numpy(),
-                        "s": when.to_numpy(), "e": when.to_numpy()})
+                        "account_no": p["account_no"].astype("string").to_numpy(), "w": when.to_numpy()})
+    span = use.groupby(["person_id", "account_no"], sort=True).agg(fp=("w", "min"), lp=("w", "max")).reset_index()
     if ctx.has("cards"):
         c = ctx.tables["cards"]
         c = c[c["holder_id"].notna() & c["account_no"].notna() & ~_masked(c["account_no"], c.get("_flags"))]
-        start = lo.to_timestamp()
-        end = (hi + 1).to_timestamp()
-        op = c["opened_on"].astype("datetime64[s]") if "opened_on" in c else pd.Series(pd.NaT, index=c.index)
-        cl = c["closed_on"].astype("datetime64[s]") if "closed_on" in c else pd.Series(pd.NaT, index=c.index)
-        active = (op.isna() | (op < end)) & (cl.isna() | (cl >= start))
-        c, op, cl = c[active], op[active], cl[active]
-        use = pd.concat([use, pd.DataFrame({
-            "person_id": c["holder_id"].astype("string").to_numpy(),
-            "account_no": c["account_no"].astype("string").to_numpy(),
-            "s": op.fillna(start).astype("datetime64[s]").to_numpy(),
-            "e": cl.fillna(_OPEN_END).astype("datetime64[s]").to_numpy()})], ignore_index=True)
-    if use.empty:
+        start, end = lo.to_timestamp(), (hi + 1).to_timestamp()
+        nat = pd.Series(pd.NaT, index=c.index, dtype="datetime64[s]")
+        op = c["opened_on"].astype("datetime64[s]") if "opened_on" in c else nat
+        cl = c["closed_on"].astype("datetime64[s]") if "closed_on" in c else nat
+        active = ((op.isna() | (op < end)) & (cl.isna() | (cl >= start))).to_numpy(bool)
+        reg = pd.DataFrame({"person_id": c["holder_id"].astype("string").to_numpy()[active],
+                            "account_no": c["account_no"].astype("string").to_numpy()[active],
+                            "op": op.to_numpy()[active], "cl": cl.to_numpy()[active], "reg": True})
+        reg = reg.groupby(["person_id", "account_no"], sort=True).agg(
+            op=("op", "min"), cl=("cl", "max"), reg=("reg", "any")).reset_index()
+        span = span.merge(reg, on=["person_id", "account_no"], how="outer")
+    else:
+        span = span.assign(op=pd.NaT, cl=pd.NaT, reg=False)
+    if span.empty:
         return empty_findings()
-    span = use.groupby(["person_id", "account_no"], sort=True).agg(s=("s", "min"), e=("e", "max")).reset_index()
+    span["reg"] = span["reg"].fillna(False).astype(bool)
+    # in use from the first payment (else the opening) to the last payment; a registered
+    # card never closed stays in use; a closed card ends with its last payment (else its closing)
+    span["s"] = span["fp"].fillna(span["op"]).fillna(pd.Timestamp(lo.to_timestamp()))
+    closed_end = span["lp"].fillna(span["cl"])
+    span["e"] = closed_end.where(span["cl"].notna() | ~span["reg"], _OPEN_END)
     span = span[span.groupby("person_id")["account_no"].transform("size") >= 2]
     if span.empty:
         return empty_findings()
     span = span.sort_values(["person_id", "s", "e"], kind="stable")
     prev_end = span.groupby("person_id")["e"].cummax().groupby(span["person_id"]).shift()
     overlap = (span["s"] <= prev_end).fillna(False)
-    # a same-day switch (closed on the day the new one opens, no later payments) is not an overlap
-    overlap &= (span["s"] < prev_end).fillna(False) | (span["e"] == span["s"])
     people = span.loc[overlap.to_numpy(bool), "person_id"].unique()
     if len(people) == 0:
         return empty_findings()

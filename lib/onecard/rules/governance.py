@@ -22,9 +22,9 @@ from .stops import recon_findings
 KEY = ["person_id", "subsidy", "period"]
 
 
-def _cite_person(out, months, rows, group_sub):
+def _cite_person(out, months, rows, group_sub, by_period=True):
     group = ["subject_id"] + (["subsidy"] if group_sub else [])
-    on = group + ["period"]
+    on = group + (["period"] if by_period else [])
     c = citations(months.rename(columns={"person_id": "subject_id"}),
                   rows.rename(columns={"person_id": "subject_id"}), on=on, group=group)
     return out.merge(c, on=group, how="left")
@@ -166,7 +166,7 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
     out["on"] = out["subject_id"].map(info["on"])
     out["what"] = out["subject_id"].map(info["what"])
     out["ref"] = out["subject_id"].map(info["_ref"])
-    out = _cite_person(out, x, ctx.tables["roster"], False)
+    out = _cite_person(out, x.drop(columns="period"), ctx.tables["roster"], False, by_period=False)
 
     def say(r):
         return (f"已于{r.on:%Y-%m-%d}{r.what}，至花名册截止日{r.ref:%Y-%m-%d}已超过{days}天，"
@@ -362,6 +362,8 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
     d = in_period(d, ctx) if "period" in d else d
     d = d.assign(_pid=d["person_id"].astype("string").fillna("") if "person_id" in d else "",
                  _name=d["name"].astype("string").fillna(""))
+    if d.empty:
+        return empty_findings()
     p = paid_rows(ctx)
     cover = d[["subsidy", "period"]].drop_duplicates()
     p = p.merge(cover, on=["subsidy", "period"], how="inner")

@@ -12,11 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..findings import ring_id
 from . import base
-from .events import drop_own_card
 from .payouts import rows_of
-from .people import District, _adults
+from .people import District
 
 UNLISTED = ["残疾人专项补助金", "残疾人节日慰问金", "残疾儿童康复救助金", "残疾人一次性临时救助",
             "残疾人精准康复补助", "残疾人辅助器具补贴", "残疾人家庭无障碍改造补助", "残疾人就业创业补助"]
@@ -165,7 +163,6 @@ def inject_eligibility_rules(d: District, k: int) -> None:
         s = int(rng.integers(6, 14))
         d.ent.loc[d.ent["pos"] == i, ["start_ix", "approved_on"]] = [
             s, base.month_start([s - 1])[0] + np.timedelta64(20, "D")]
-        p.loc[i, "cert_issued"] = np.datetime64("2019-12-20")
         p.loc[i, "cert_issued"] = base.month_start([0])[0]
         _t(d, "NO_APPROVAL_RECORD", "person", p.loc[i, "person_id"], "care", 0, s - 1)
     grade34 = (p["grade"] >= 3).to_numpy()
