@@ -192,6 +192,40 @@ def _program_months(table, programs, lo, hi) -> pd.DataFrame:
     return expand_months(t, "start_month", "end_month", lo, hi, ["person_id", "program"])
 
 
+class _Keys:
+    """Integer keys for person x subsidy x month: ``(person * S + subsidy) * M + month``."""
+
+    def __init__(self, ids: pd.Index, subsidies: list[str], lo: pd.Period, hi: pd.Period):
+        self.ids, self.subs, self.lo = ids, subsidies, lo.ordinal
+        self.S, self.M = len(subsidies), hi.ordinal - lo.ordinal + 1
+
+    def person(self, values) -> np.ndarray:
+        return self.ids.get_indexer(pd.Index(values))
+
+    def subsidy(self, values) -> np.ndarray:
+        return pd.Categorical(values, categories=self.subs).codes.astype("int64")
+
+    def key(self, pc, sc, periods) -> np.ndarray:
+        mo = _ordinals(periods) - self.lo
+        return (np.asarray(pc, dtype="int64") * self.S + np.asarray(sc, dtype="int64")) * self.M + mo
+
+
+def _ordinals(periods) -> np.ndarray:
+    if isinstance(periods, np.ndarray):
+        return periods.astype("int64")
+    arr = periods.array if isinstance(periods, pd.Series) else periods
+    return np.asarray(arr.asi8, dtype="int64")
+
+
+def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in ``sorted_keys`` (-1 when absent)."""
+    if len(sorted_keys) == 0:
+        return np.full(len(keys), -1)
+    pos = np.searchsorted(sorted_keys, keys)
+    pos = np.clip(pos, 0, len(sorted_keys) - 1)
+    return np.where(sorted_keys[pos] == keys, pos, -1)
+
+
 def reconcile(ctx) -> pd.DataFrame:
     """Build the reconciliation table (see module docstring for the columns).
 
@@ -203,140 +237,178 @@ def reconcile(ctx) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame, one row per person x subsidy x month in ``ctx.period``.
+    DataFrame, one row per person x subsidy x month in ``ctx.period``, sorted by
+    person, subsidy, month. ``_ps`` is an int64 code of person x subsidy (for
+    fast grouping).
+
+    Notes
+    -----
+    Vectorised on integer keys; no per-row Python.
     """
     pol = ctx.policy
     lo, hi = ctx.period
+    subs = [s.name for s in pol.subsidies]
     p = ctx.payouts
-    p = p[p["listed"] & p["person_id"].notna() & p["period"].notna()]
-    p = p[(p["period"] >= lo) & (p["period"] <= hi)]
-    ok = p["ok"].to_numpy(bool)
-    dl = pol.deadline(p["period"])
-    ontime = (p["paid_on"].isna() | (p["paid_on"] <= dl)).to_numpy(bool)
-    failed = p["status"].isin(["failed", "returned"]).to_numpy(bool)
-    amt = p["amount"].fillna(0).astype("int64").to_numpy()
-    agg_in = pd.DataFrame({
-        "person_id": p["person_id"].astype("string").to_numpy(),
-        "subsidy": p["subsidy"].astype("string").to_numpy(), "period": p["period"].to_numpy(),
-        "paid_fen": np.where(ok, amt, 0), "paid_n": ok.astype("int64"),
-        "ontime_n": (ok & ontime).astype("int64"), "max_part_fen": np.where(ok, amt, -1),
-        "failed_fen": np.where(failed, amt, 0), "failed_n": failed.astype("int64"),
-        "treasury_n": (p["status"] == "to_treasury").to_numpy(bool).astype("int64"),
-        "attempted_n": np.ones(len(p), dtype="int64")})
-    agg_in["period"] = agg_in["period"].astype("period[M]")
-    paid = agg_in.groupby(KEY, sort=False, observed=True).agg(
-        paid_fen=("paid_fen", "sum"), paid_n=("paid_n", "sum"), ontime_n=("ontime_n", "sum"),
-        max_part_fen=("max_part_fen", "max"), failed_fen=("failed_fen", "sum"),
-        failed_n=("failed_n", "sum"), treasury_n=("treasury_n", "sum"),
-        attempted_n=("attempted_n", "sum")).reset_index()
-    where = p.drop_duplicates(KEY)[KEY + ["name", "township", "village"]]
-    where = where.assign(person_id=where["person_id"].astype("string"),
-                         subsidy=where["subsidy"].astype("string"))
-    paid = paid.merge(where, on=KEY, how="left")
-
+    po = _ordinals(p["period"])
+    keep = (p["listed"].to_numpy(bool) & p["person_id"].notna().to_numpy(bool)
+            & (po >= lo.ordinal) & (po <= hi.ordinal))
+    p = p[keep]
     people = person_attributes(ctx)
-    frames = [paid]
+    id_parts = [p["person_id"], people["person_id"]]
+    ent_t = ctx.tables.get("entitlements")
+    if ent_t is not None:
+        id_parts.append(ent_t["person_id"].dropna())
+    if ctx.has("dibao"):
+        id_parts.append(ctx.tables["dibao"]["person_id"].dropna())
+    ids = pd.Index(pd.unique(pd.concat([x.astype("string") for x in id_parts], ignore_index=True).dropna()))
+    K = _Keys(ids, subs, lo, hi)
+
+    # payouts -> per key sums
+    pc, sc = K.person(p["person_id"]), K.subsidy(p["subsidy"])
+    k = K.key(pc, sc, p["period"])
+    ok = p["ok"].to_numpy(bool)
+    ontime = (p["paid_on"].isna() | (p["paid_on"] <= pol.deadline(p["period"]))).to_numpy(bool)
+    status = p["status"]
+    failed = status.isin(["failed", "returned"]).to_numpy(bool)
+    amt = p["amount"].fillna(0).to_numpy("int64")
+    agg = pd.DataFrame({"k": k, "paid_fen": np.where(ok, amt, 0), "paid_n": ok.astype("int64"),
+                        "ontime_n": (ok & ontime).astype("int64"),
+                        "max_part_fen": np.where(ok, amt, -1), "failed_fen": np.where(failed, amt, 0),
+                        "failed_n": failed.astype("int64"),
+                        "treasury_n": (status == "to_treasury").to_numpy(bool).astype("int64"),
+                        "attempted_n": np.ones(len(p), dtype="int64"), "row": np.arange(len(p))})
+    g = agg.groupby("k", sort=True)
+    paid = g[["paid_fen", "paid_n", "ontime_n", "failed_fen", "failed_n", "treasury_n", "attempted_n"]].sum()
+    paid["max_part_fen"] = g["max_part_fen"].max()
+    paid["row"] = g["row"].min()
+    paid_keys = paid.index.to_numpy("int64")
+
+    key_parts = [paid_keys]
     # coverage (低保 or listed programme) per subsidy
-    cov = None
     need_cov = {s.name: s.requires_coverage for s in pol.subsidies if s.requires_coverage}
+    cov_keys = None
     if need_cov and ctx.has("dibao"):
         progs = sorted({x for v in need_cov.values() for x in v})
         pm = _program_months(ctx.tables["dibao"], progs, lo, hi)
-        cov = pd.concat([pm[pm["program"].isin(list(v))].assign(subsidy=k)
-                         for k, v in need_cov.items()], ignore_index=True)
-        cov = cov[["person_id", "subsidy", "period"]].drop_duplicates().assign(covered=True)
-        cov["person_id"] = cov["person_id"].astype("string")
-        cov["subsidy"] = cov["subsidy"].astype("string")
+        parts = [K.key(K.person(pm["person_id"]), np.full(len(pm), subs.index(name)), pm["period"])[
+                 pm["program"].isin(list(v)).to_numpy(bool)] for name, v in need_cov.items()]
+        cov_keys = np.unique(np.concatenate(parts)) if parts else np.array([], dtype="int64")
+        cov_keys = cov_keys[cov_keys >= 0]
     # derived eligibility from roster + policy
-    elig = []
-    months = pd.period_range(lo, hi, freq="M")
-    for s in pol.subsidies:
-        ok_people = people[pol.grade_eligible(people.assign(subsidy=s.name)).to_numpy(bool)
-                           & people["grade"].notna().to_numpy(bool)]
+    elig_parts = []
+    ppc = K.person(people["person_id"])
+    for si, s in enumerate(pol.subsidies):
+        okp = (pol.grade_eligible(people.assign(subsidy=s.name)).to_numpy(bool)
+               & people["grade"].notna().to_numpy(bool))
+        pcs = ppc[okp]
         if s.requires_coverage:
-            if cov is None:
+            if cov_keys is None:
                 continue
-            e = cov[cov["subsidy"] == s.name][["person_id", "subsidy", "period"]]
-            e = e[e["person_id"].isin(ok_people["person_id"])]
+            ck = cov_keys[(cov_keys // K.M) % K.S == si]
+            elig_parts.append(ck[np.isin(ck // (K.S * K.M), pcs)])
         else:
-            n = len(ok_people)
-            e = pd.DataFrame({"person_id": np.repeat(ok_people["person_id"].to_numpy(), len(months)),
-                              "subsidy": s.name, "period": np.tile(months, n)})
-        elig.append(e)
-    elig = (pd.concat(elig, ignore_index=True) if elig else
-            pd.DataFrame(columns=KEY)).assign(eligible=True)
-    elig["person_id"] = elig["person_id"].astype("string")
-    elig["subsidy"] = elig["subsidy"].astype("string")
-    elig["period"] = elig["period"].astype("period[M]")
-    frames.append(elig[KEY])
-    ent = None
-    if ctx.has("entitlements"):
-        et = ctx.tables["entitlements"]
-        et = et[et["person_id"].notna()].assign(subsidy=fold_subsidy(et["subsidy"], pol)[0])
-        ent = expand_months(et, "start_month", "end_month", lo, hi, ["person_id", "subsidy"])
-        ent = ent.drop_duplicates().assign(entitled=True)
-        ent["person_id"] = ent["person_id"].astype("string")
-        ent["subsidy"] = ent["subsidy"].astype("string")
-        frames.append(ent[KEY])
-    keys = pd.concat([f[KEY] for f in frames], ignore_index=True).drop_duplicates()
-    keys["period"] = keys["period"].astype("period[M]")
-    rec = keys.merge(paid, on=KEY, how="left")
+            months = np.arange(K.M, dtype="int64")
+            elig_parts.append(((np.repeat(pcs, K.M) * K.S + si) * K.M + np.tile(months, len(pcs))))
+    elig_keys = np.unique(np.concatenate(elig_parts)) if elig_parts else np.array([], dtype="int64")
+    key_parts.append(elig_keys)
+    ent_keys = None
+    if ent_t is not None:
+        et = ent_t[ent_t["person_id"].notna()]
+        et = et.assign(subsidy=fold_subsidy(et["subsidy"], pol)[0])
+        em = expand_months(et, "start_month", "end_month", lo, hi, ["person_id", "subsidy"])
+        esc = K.subsidy(em["subsidy"])
+        ek = K.key(K.person(em["person_id"]), esc, em["period"])
+        ent_keys = np.unique(ek[esc >= 0])
+        key_parts.append(ent_keys)
+    keys = np.unique(np.concatenate(key_parts))
+    n = len(keys)
+    rpc = keys // (K.S * K.M)
+    rsc = (keys // K.M) % K.S
+    rmo = keys % K.M
+    rec = pd.DataFrame({
+        "person_id": pd.array(ids.take(rpc), dtype="string"),
+        "subsidy": pd.array(np.asarray(subs, dtype=object)[rsc], dtype="string"),
+        "period": pd.PeriodIndex.from_ordinals(rmo + lo.ordinal, freq="M"),
+        "_ps": keys // K.M})
+    pos = _lookup(paid_keys, keys)
+    has = pos >= 0
     for c in ("paid_fen", "paid_n", "ontime_n", "failed_fen", "failed_n", "treasury_n", "attempted_n"):
-        rec[c] = rec[c].fillna(0).astype("int64")
-    rec["max_part_fen"] = rec["max_part_fen"].fillna(-1).astype("int64")
-    rec = rec.merge(elig, on=KEY, how="left")
-    rec["eligible"] = rec["eligible"].fillna(False).astype(bool)
-    attrs = people.rename(columns={"name": "r_name", "township": "r_township", "village": "r_village"})
-    rec = rec.merge(attrs, on="person_id", how="left")
+        rec[c] = np.where(has, paid[c].to_numpy("int64")[np.where(has, pos, 0)], 0)
+    rec["max_part_fen"] = np.where(has, paid["max_part_fen"].to_numpy("int64")[np.where(has, pos, 0)], -1)
+    rec["eligible"] = _lookup(elig_keys, keys) >= 0
+    # attributes: payouts first, else roster
+    prow = paid["row"].to_numpy("int64")[np.where(has, pos, 0)]
+    ppos = pd.Index(people["person_id"].astype("string")).get_indexer(rec["person_id"])
+    pin = ppos >= 0
     for c in ("name", "township", "village"):
-        rec[c] = rec[c].astype("string").fillna(rec["r_" + c].astype("string"))
-    rec = rec.drop(columns=["r_name", "r_township", "r_village"])
-    if cov is not None:
-        rec = rec.merge(cov, on=KEY, how="left")
-        needs = rec["subsidy"].isin(list(need_cov)).to_numpy(bool)
-        rec["covered"] = rec["covered"].astype("boolean").fillna(False).where(needs, pd.NA)
+        from_pay = p[c].astype("string").to_numpy(dtype=object, na_value=None)[prow] if len(p) else \
+            np.full(n, None, dtype=object)
+        from_roster = people[c].astype("string").to_numpy(dtype=object, na_value=None)[np.where(pin, ppos, 0)] \
+            if len(people) else np.full(n, None, dtype=object)
+        val = np.where(has, from_pay, None)
+        val = np.where(pd.isna(val) & pin, from_roster, val)
+        rec[c] = pd.array(val, dtype="string")
+    for c in ("grade", "category"):
+        arr = people[c].astype("Int64").to_numpy("float64", na_value=np.nan) if len(people) else np.zeros(0)
+        v = np.where(pin, arr[np.where(pin, ppos, 0)] if len(arr) else np.nan, np.nan)
+        rec[c] = pd.array(np.where(np.isnan(v), pd.NA, v), dtype="Float64").astype("Int64")
+    huk = people["hukou_type"].astype("string").to_numpy(dtype=object, na_value=None) if len(people) else None
+    rec["hukou_type"] = pd.array(np.where(pin, huk[np.where(pin, ppos, 0)] if huk is not None else None, None),
+                                 dtype="string")
+    if cov_keys is not None:
+        needs = np.isin(rsc, [subs.index(x) for x in need_cov])
+        cv = pd.array(_lookup(cov_keys, keys) >= 0, dtype="boolean")
+        cv[~needs] = pd.NA
+        rec["covered"] = cv
     else:
-        rec["covered"] = pd.array([pd.NA] * len(rec), dtype="boolean")
+        rec["covered"] = pd.array([pd.NA] * n, dtype="boolean")
     # exclusive benefits
-    rec["exclusive_program"] = pd.Series(pd.NA, index=rec.index, dtype="string")
+    xp = np.full(n, None, dtype=object)
     if ctx.has("other_benefits"):
         excl = {s.name: s.exclusive_with for s in pol.subsidies if s.exclusive_with}
         progs = sorted({x for v in excl.values() for x in v})
         if progs:
             ob = _program_months(ctx.tables["other_benefits"], progs, lo, hi)
-            ob = pd.concat([ob[ob["program"].isin(list(v))].assign(subsidy=k)
-                            for k, v in excl.items()], ignore_index=True)
-            ob = ob.drop_duplicates(KEY)[KEY + ["program"]].rename(columns={"program": "xp"})
-            ob["person_id"] = ob["person_id"].astype("string")
-            ob["subsidy"] = ob["subsidy"].astype("string")
-            rec = rec.merge(ob, on=KEY, how="left")
-            rec["exclusive_program"] = rec.pop("xp").astype("string")
+            opc = K.person(ob["person_id"])
+            for name, v in excl.items():
+                sel = ob["program"].isin(list(v)).to_numpy(bool) & (opc >= 0)
+                okk = K.key(opc[sel], np.full(sel.sum(), subs.index(name)), ob["period"][sel])
+                uk, first = np.unique(okk, return_index=True)
+                hit = _lookup(uk, keys)
+                prog = ob["program"].to_numpy(dtype=object)[sel][first]
+                xp = np.where((hit >= 0) & pd.isna(xp), prog[np.where(hit >= 0, hit, 0)] if len(prog) else None, xp)
+    rec["exclusive_program"] = pd.array(xp, dtype="string")
     # stop events
     stops = stop_months(ctx)
-    rec = rec.merge(stops, on="person_id", how="left")
+    spos = pd.Index(stops["person_id"].astype("string")).get_indexer(rec["person_id"])
+    sin = spos >= 0
     for c in ("death_month", "move_month", "cert_end_month"):
-        rec[c] = rec[c].astype("period[M]")
+        o = _ordinals(stops[c]) if len(stops) else np.zeros(0, dtype="int64")
+        v = np.where(sin, o[np.where(sin, spos, 0)] if len(o) else np.iinfo("int64").min, np.iinfo("int64").min)
+        rec[c] = pd.PeriodIndex.from_ordinals(v, freq="M") if n else pd.PeriodIndex([], freq="M")
+    for c in ("died_on", "moved_on", "cert_end_on"):
+        arr = stops[c].to_numpy("datetime64[s]") if len(stops) else np.zeros(0, dtype="datetime64[s]")
+        rec[c] = np.where(sin, arr[np.where(sin, spos, 0)] if len(arr) else np.datetime64("NaT"),
+                          np.datetime64("NaT")).astype("datetime64[s]")
     cm = _custody_months(ctx, lo, hi)
     if len(cm):
-        cm = cm.assign(custody=True, person_id=cm["person_id"].astype("string"))
-        cm["period"] = cm["period"].astype("period[M]")
-        rec = rec.merge(cm, on=["person_id", "period"], how="left")
-        rec["custody"] = rec["custody"].fillna(False).astype(bool)
+        ck = np.unique(K.person(cm["person_id"]) * K.M + (_ordinals(cm["period"]) - lo.ordinal))
+        rec["custody"] = _lookup(ck, rpc * K.M + rmo) >= 0
     else:
         rec["custody"] = False
-    per = rec["period"]
-    label = pd.Series(pd.NA, index=rec.index, dtype="string")
-    for col, text in (("custody", "羁押"), ("cert_end_month", "证件注销或过期"),
-                      ("move_month", "迁出"), ("death_month", "死亡")):
-        hit = rec[col].to_numpy(bool) if col == "custody" else (per > rec[col]).fillna(False).to_numpy(bool)
-        label = label.mask(hit, text)
-    rec["stop_event"] = label
-    rec["stopped"] = label.notna().to_numpy(bool)
-    if ent is not None:
-        rec = rec.merge(ent, on=KEY, how="left")
-        rec["entitled"] = rec["entitled"].fillna(False).astype(bool)
+    ordv = rmo + lo.ordinal
+    label = np.full(n, None, dtype=object)
+    label = np.where(rec["custody"].to_numpy(bool), "羁押", label)
+    nat = np.iinfo("int64").min
+    for col, text in (("cert_end_month", "证件注销或过期"), ("move_month", "迁出"), ("death_month", "死亡")):
+        o = rec[col].array.asi8
+        label = np.where((o != nat) & (ordv > o), text, label)
+    rec["stop_event"] = pd.array(label, dtype="string")
+    rec["stopped"] = rec["stop_event"].notna().to_numpy(bool)
+    if ent_keys is not None:
+        rec["entitled"] = _lookup(ent_keys, keys) >= 0
     else:
-        rec["entitled"] = rec["eligible"] & ~rec["stopped"]
+        rec["entitled"] = rec["eligible"].to_numpy(bool) & ~rec["stopped"].to_numpy(bool)
     rec["standard_fen"] = pol.standards_for(rec)
     rec["paid_fen"] = rec["paid_fen"].astype("Int64")
-    return rec.sort_values(KEY, kind="stable").reset_index(drop=True)
+    return rec

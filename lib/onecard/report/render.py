@@ -125,6 +125,7 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
         "period": run.period, "run_id": run.analysis.meta.get("run_id", ""),
         "policy": run.analysis.meta.get("policy", {}), "overview": overview,
         "by_rule": by_rule.to_dict("records"), "findings": findings_rows(findings, audience, max_rows),
+        "titles": dict(zip(by_rule["rule_id"], by_rule["title_zh"])),
         "findings_total": len(findings), "max_rows": max_rows, "headers": FINDINGS_HEADERS_ZH,
         "rings": rings.head(20).astype(object).where(rings.head(20).notna(), None).to_dict("records"),
         "ring_figs": ring_figs, "charts": charts,
