@@ -238,6 +238,13 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
     id_col = _ID_COLUMN.get(table, "person_id")
     if id_col in kinds:
         no_id = pd.isna(out[id_col]) if id_col in out else np.ones(n, dtype=bool)
+        if table == "cards" and "institution" in out:
+            # A care institution's collection account (集中供养机构) has no personal holder ID:
+            # it is a lawful registry row, kept and flagged, not quarantined.
+            inst = pd.Series(out["institution"]).astype("string").str.strip().fillna("").ne("").to_numpy(bool)
+            no_id = np.asarray(no_id, dtype=bool)
+            add_flags(np.where(no_id & inst, "institution_no_holder_id", ""), id_col)
+            no_id = no_id & ~inst
         if table in schema.ID_REQUIRED_TABLES:
             add_reason(no_id, "id_missing", f"缺少{id_col}")
         else:

@@ -179,10 +179,10 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
     rec = ctx.recon
     mask = rec["entitled"] & ~rec["stopped"] & (rec["attempted_n"] == 0)
     if not ctx.has("entitlements"):
-        first = rec["period"].where(rec["attempted_n"] > 0)
-        key = rec["person_id"] + "|" + rec["subsidy"]
-        first_att = first.groupby(key).transform("min")
-        mask &= (rec["period"] > first_att).fillna(False)
+        o = rec["period"].array.asi8
+        first = pd.Series(np.where(rec["attempted_n"] > 0, o, np.iinfo("int64").max), index=rec.index)
+        first_att = first.groupby(rec["_ps"].to_numpy()).transform("min").to_numpy()
+        mask &= o > first_att
 
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}有{r.subsidy}享受资格，"
@@ -231,17 +231,21 @@ def eligible_not_enrolled(ctx: RuleContext) -> pd.DataFrame:
     """
     n = int(ctx.param("ELIGIBLE_NOT_ENROLLED", "months"))
     rec = ctx.recon
-    key = rec["person_id"] + "|" + rec["subsidy"]
+    key = rec["_ps"].to_numpy()
     touched = (rec["attempted_n"] > 0) | (rec["entitled"] & ctx.has("entitlements"))
     any_touch = touched.groupby(key).transform("any")
-    anyp = ctx.payouts
-    paid_keys = set((anyp["person_id"].astype("string") + "|" + anyp["subsidy"].astype("string")).dropna())
     person_stop = rec["stopped"] | rec["death_month"].notna() | rec["move_month"].notna() | \
         rec["cert_end_month"].notna() | rec["custody"]
     stop_any = person_stop.groupby(rec["person_id"]).transform("any")
     excl_any = rec["exclusive_program"].notna().groupby(key).transform("any")
-    cand = rec["eligible"] & ~any_touch & ~key.isin(paid_keys) & ~stop_any & ~excl_any
-    months = rec[cand.to_numpy(bool)]
+    cand = (rec["eligible"] & ~any_touch & ~stop_any & ~excl_any).to_numpy(bool).copy()
+    if cand.any():  # any payout row at all for the item (also outside the period) rules it out
+        anyp = ctx.payouts
+        anyp = anyp[anyp["person_id"].isin(rec.loc[cand, "person_id"].unique())]
+        paid_keys = set((anyp["person_id"].astype("string") + "|" + anyp["subsidy"].astype("string")).dropna())
+        sub = rec[cand]
+        cand[cand] = ~(sub["person_id"] + "|" + sub["subsidy"]).isin(paid_keys).to_numpy(bool)
+    months = rec[cand]
     if months.empty:
         return empty_findings()
     run = _longest_run(months)

@@ -144,7 +144,7 @@ def _guardians(d: District, pairs) -> None:
     k = max(8, int(len(p) * 0.04))
     wards = rng.choice(cand, min(k, len(cand)), replace=False)
     g = _adults(d, len(wards))
-    p.loc[wards, "guardian_id"] = g["person_id"]
+    p.loc[wards, "guardian_id"] = g["person_id"].to_numpy()  # positional, not index-aligned
     p.loc[wards, "guardian_name"] = [p.loc[w, "name"][0] + nm[1:] for w, nm in zip(wards, g["name"])]
     p.loc[wards, "kind"] = "ward"
     # a guardian for both members of some two-member households
@@ -172,7 +172,7 @@ def make_cards(d: District) -> None:
     """One registered card per paid person (guardian's card for wards) at an approved bank."""
     p, rng = d.people, d.rng
     paid = (p["care"] | p["living"]).to_numpy()
-    has_g = p["guardian_id"] != ""
+    has_g = p["guardian_id"].fillna("") != ""
     holder = np.where(has_g, p["guardian_id"], p["person_id"])
     holder_name = np.where(has_g, p["guardian_name"], p["name"])
     # one card per holder
