@@ -100,9 +100,9 @@ class _Builder:
 
     def person(self, grade=1, category=4, living=False, care=None, region="420114", year=None,
                roster=True, card=True, ent_start=None, approved_on="2018-12-20", pay=True,
-               bank="中国农业银行", subsidy_text=None) -> dict:
+               bank="中国农业银行", subsidy_text=None, town=None) -> dict:
         pid = self.new_id(region, year)
-        town = list(TOWNS)[int(self.rng.integers(0, len(TOWNS)))]
+        town = town or list(TOWNS)[int(self.rng.integers(0, len(TOWNS)))]
         village = TOWNS[town][int(self.rng.integers(0, len(TOWNS[town])))]
         name = "测" + "".join("零一二三四五六七八九"[int(c)] for c in str(self.n))
         acct = f"62284800{self.n:010d}"
@@ -427,6 +427,8 @@ def _inject(b: _Builder, cases: int) -> None:  # noqa: C901 - one block per rule
         b.look.add(q["pid"])
 
     # DISCLOSURE_MISMATCH: one township's 2021-06 care list, masked
+    for _ in range(2 * cases):  # ordinary care beneficiaries of that township to manipulate
+        b.person(grade=1, town="索河街道")
     listed = [r for r in b.t["payouts"] if r["period"] == pd.Period("2021-06", "M") and r["township"] == "索河街道"
               and r["subsidy"] in (CARE, "护理补贴", "重残护理补贴") and r["status"] == "paid"]
     pids = sorted({r["person_id"] for r in listed} - {t[1] for t in b.truth} - b.look)

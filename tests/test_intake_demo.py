@@ -39,20 +39,6 @@ def _quarantine_keys(result) -> pd.DataFrame:
     return q
 
 
-def _known_generator_issue(extra: pd.DataFrame) -> pd.Series:
-    """Rows quarantined because of a known generator bug, not an intake fault.
-
-    ``synth/people.py::_guardians`` assigns ``g["person_id"]`` (a Series with a
-    0..k-1 index) to ``p.loc[wards, "guardian_id"]``: index alignment leaves most
-    wards without a guardian ID, and ``make_cards`` then writes one card with a
-    blank 持卡人身份证号 shared by all of them. DATA_CONTRACT.md: a card row
-    without an ID is quarantined as ``id_missing``, so intake is right. Remove
-    this allowance when the generator is fixed (``test_no_unexpected_quarantine_strict``
-    then passes).
-    """
-    return (extra["table"] == "cards") & (extra["reason"] == "id_missing") & extra["raw"].str.contains("持卡人姓名")
-
-
 def test_rows_conserved_per_file(demo):
     _, _, _, result = demo
     assert result.summary["files"]
@@ -88,21 +74,10 @@ def test_expected_quarantine_found_with_same_reason(demo):
     assert wrong.empty, wrong[KEY + ["reason_expected", "reason_got", "detail"]].to_string()
 
 
-def _unexpected(demo) -> pd.DataFrame:
+def test_no_unexpected_quarantine(demo):
+    """Nothing beyond the injected rows is quarantined (a disagreement is a bug on one side)."""
     _, _, expected, result = demo
     got = _quarantine_keys(result)
     merged = got.merge(expected[KEY], on=KEY, how="left", indicator=True)
-    return merged[merged["_merge"] == "left_only"]
-
-
-def test_no_unexpected_quarantine(demo):
-    extra = _unexpected(demo)
-    extra = extra[~_known_generator_issue(extra)]
-    assert extra.empty, extra[KEY + ["reason", "detail"]].to_string()
-
-
-@pytest.mark.xfail(reason="generator bug: blank 持卡人身份证号 on the shared guardian card (synth/people.py _guardians)",
-                   strict=False)
-def test_no_unexpected_quarantine_strict(demo):
-    extra = _unexpected(demo)
+    extra = merged[merged["_merge"] == "left_only"]
     assert extra.empty, extra[KEY + ["reason", "detail"]].to_string()
