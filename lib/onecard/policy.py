@@ -325,8 +325,11 @@ class Policy:
 
         Whitespace (incl. full-width) is removed before matching.
         """
-        clean = values.astype("string").str.replace(r"[\s\u3000]+", "", regex=True)
-        return clean.map(self._alias).astype("string")
+        codes, uniq = pd.factorize(values.astype("string"), use_na_sentinel=True)
+        clean = pd.Series(uniq, dtype="string").str.replace(r"[\s\u3000]+", "", regex=True)
+        canon = clean.map(self._alias).astype("string").to_numpy(dtype=object, na_value=pd.NA)
+        out = np.where(codes >= 0, canon[np.where(codes >= 0, codes, 0)] if len(canon) else pd.NA, pd.NA)
+        return pd.Series(pd.array(out, dtype="string"), index=values.index)
 
     # -- standards ---------------------------------------------------------
     def _standard_table(self) -> pd.DataFrame:

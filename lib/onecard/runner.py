@@ -216,9 +216,12 @@ def _cells_executed(output: Path) -> int:
 
 
 def _notebook_error(exc: Exception) -> str:
+    """One line naming the failing cell (papermill's execution count) and the error."""
     name = getattr(exc, "ename", type(exc).__name__)
     value = getattr(exc, "evalue", str(exc))
-    return f"{name}: {str(value)[:500]}"
+    count = getattr(exc, "exec_count", None)
+    where = f"第{count}个代码单元格出错：" if count else ""
+    return f"{where}{name}: {str(value)[:500]}"
 
 
 def _input_files(data: Path) -> list[dict]:

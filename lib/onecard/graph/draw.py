@@ -7,7 +7,6 @@ first 3 and last 4 (``139****0001``).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -21,7 +20,6 @@ STYLE = {  # kind: (marker, colour, Chinese legend)
     "household": ("h", "#937860", "户"), "handler": ("p", "#DA8BC3", "经办人"),
 }
 KIND_ORDER = ("person", "account", "phone", "address", "handler", "household")
-FONT_DIR = Path("/usr/share/fonts/opentype/noto")
 
 
 def mask_value(kind: str, value: str) -> str:
@@ -39,20 +37,9 @@ def mask_value(kind: str, value: str) -> str:
 
 
 def _use_cjk_font() -> None:
-    """Register the Noto Sans CJK font (until ``onecard.report.fonts`` exists)."""
-    try:
-        from ..report.fonts import use_cjk_font
-        use_cjk_font()
-        return
-    except ImportError:
-        pass
-    from matplotlib import font_manager
-    for path in sorted(FONT_DIR.glob("NotoSansCJK*.tt[cf]")):
-        font_manager.fontManager.addfont(str(path))
-    matplotlib.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Sans CJK JP",
-                                              *matplotlib.rcParams["font.sans-serif"]]
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["axes.unicode_minus"] = False
+    """Register the CJK font with matplotlib (one shared implementation: ``report.fonts``)."""
+    from ..report.fonts import use_cjk_font
+    use_cjk_font()
 
 
 def ring_nodes(network, ring_id: str, limit: int | None = None) -> list[str]:

@@ -273,6 +273,10 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
     for i in np.flatnonzero(quarantined):
         qrows.append({"file": file, "sheet": sheet_name, "row": int(rows[i]), "table": table,
                       "reason": reasons[i], "detail": details[i], "raw": raw_json(headers, data.iloc[i].tolist())})
+    # Money on quarantined data rows (e.g. a payment row without an ID) is still in the
+    # office's 合计; the checksum accounts for it instead of warning.
+    quarantined_fen = (int(pd.array(frame.loc[np.asarray(quarantined, dtype=bool), "amount"],
+                                    dtype="Int64").sum(skipna=True)) if "amount" in frame else 0)
     frame = frame.loc[~quarantined].reset_index(drop=True)
 
     wide_stats = None
@@ -321,7 +325,7 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
         entry["unmapped_headers"] = [h for h in entry["unmapped_headers"]
                                     if h not in {layout.headers[p] for p in wide.positions}]
     if layout.total_rows and ("amount" in colmap.values() or wide is not None):
-        entry["checksum"] = _checksum(layout, colmap, units, frame, wide)
+        entry["checksum"] = _checksum(layout, colmap, units, frame, wide, quarantined_fen)
     return SheetResult(table, frame, qrows, entry)
 
 
@@ -351,7 +355,13 @@ def _split_months(frame: pd.DataFrame, col: str, kinds: dict) -> tuple[pd.DataFr
     return rep, int(is_multi.sum())
 
 
-def _checksum(layout: Layout, colmap: dict, units: list, frame: pd.DataFrame, wide: WideSpec | None) -> dict:
+def _checksum(layout: Layout, colmap: dict, units: list, frame: pd.DataFrame, wide: WideSpec | None,
+              quarantined_fen: int = 0) -> dict:
+    """Compare the sheet's 合计 row with the parsed amounts (REAL_WORLD_CASES B11).
+
+    ``ok`` when the total equals the accepted rows' sum, or that sum plus the money on
+    quarantined data rows (``explained_by_quarantine``); otherwise a warning is logged.
+    """
     if wide is not None:
         cells = [(g.amount, 10000 if 10000 in (wide.scale, g.scale) or units[g.amount] == "万元" else 1)
                  for g in wide.groups]
@@ -363,7 +373,9 @@ def _checksum(layout: Layout, colmap: dict, units: list, frame: pd.DataFrame, wi
     total = None if all(t is None for t in parts) else sum(t for t in parts if t is not None)
     parsed = int(pd.array(frame["amount"], dtype="Int64").sum(skipna=True))
     ok = total is not None and total == parsed
-    if not ok:
-        logger.warning("合计行校验不一致：%s 第 %s 行 合计=%s 分，解析合计=%s 分", frame["_file"].iat[0] if len(frame) else "",
-                       rn, total, parsed)
-    return {"row": rn, "total_fen": total, "parsed_fen": parsed, "ok": ok}
+    explained = not ok and total is not None and quarantined_fen and total == parsed + quarantined_fen
+    if not ok and not explained:
+        logger.warning("合计行校验不一致：%s 第 %s 行 合计=%s 分，解析合计=%s 分（含隔离行 %s 分）",
+                       frame["_file"].iat[0] if len(frame) else "", rn, total, parsed, quarantined_fen)
+    return {"row": rn, "total_fen": total, "parsed_fen": parsed, "quarantined_fen": quarantined_fen,
+            "ok": bool(ok or explained), "explained_by_quarantine": bool(explained)}
