@@ -59,3 +59,22 @@ def test_parse_period():
         parse_period("2021-12:2020-01")
     with pytest.raises(ParameterError):
         parse_period("2020")
+
+
+def test_township_params_cover_every_official_township_and_validate(tmp_path):
+    from onecard.reference import townships
+    from onecard.townships import load_township_params
+
+    table, threshold = load_township_params()
+    assert table["township"].tolist() == townships()["name"].tolist()
+    assert threshold == 3 and table["self_reported"].isna().all()
+    bad = tmp_path / "t.yaml"
+    bad.write_text("townships:\n  东华门街道: {self_reported: 0}\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="东华门街道"):
+        load_township_params(bad)
+    bad.write_text("townships:\n  蔡甸街道: {self_reported: -1}\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="self_reported"):
+        load_township_params(bad)
+    bad.write_text("townshipz: {}\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="townshipz"):
+        load_township_params(bad)

@@ -44,11 +44,12 @@ CATEGORIES_ALL = (1, 2, 3, 4, 5, 6, 7)
 _TOP_KEYS = {"extends", "meta", "subsidies", "stop_events", "payment"}
 _META_KEYS = {"title", "region", "verified", "note", "source"}
 _SUBSIDY_KEYS = {"name", "aliases", "eligibility", "standards", "exclusive_with"}
-_ELIG_KEYS = {"grades", "categories", "requires_coverage", "extended", "hukou"}
+_ELIG_KEYS = {"grades", "categories", "requires_coverage", "extended", "hukou", "source"}
 _STANDARD_KEYS = {"from", "to", "yuan", "tiers", "source"}
 _TIER_KEYS = {"hukou", "grades", "categories", "yuan"}
 _SOURCE_KEYS = {"document", "url", "verified", "note"}
 _STOP_KEYS = {"death", "move_out", "cert_end", "custody"}
+_STOP_FILE_KEYS = _STOP_KEYS | {"source"}
 _PAYMENT_KEYS = {"deadline_months_after", "deadline_day", "backpay_after_approval", "source"}
 
 
@@ -206,10 +207,19 @@ def _parse_subsidy(key: str, d: dict) -> Subsidy:
         standards.append(std)
     sub = Subsidy(key, name, tuple(str(a) for a in d.get("aliases") or []), grades, cats, hukou,
                   tuple(extended), tuple(str(c) for c in el.get("requires_coverage") or []),
-                  tuple(str(x) for x in d.get("exclusive_with") or []),
+                  _exclusive(d.get("exclusive_with"), f"{where}.exclusive_with"),
                   tuple(sorted(standards, key=lambda s: s.start)))
     _check_standards(sub, where)
     return sub
+
+
+def _exclusive(value, where: str) -> tuple[str, ...]:
+    """``exclusive_with``: a list of programmes, or ``{programs: [...], source: {...}}``."""
+    if isinstance(value, dict):
+        _unknown(value, {"programs", "source"}, where)
+        _unknown(value.get("source") or {}, _SOURCE_KEYS, f"{where}.source")
+        value = value.get("programs")
+    return tuple(str(x) for x in value or [])
 
 
 def _check_standards(sub: Subsidy, where: str) -> None:
@@ -260,7 +270,7 @@ class Policy:
             raise PolicyError("政策文件缺少 subsidies（补贴项目列表）。")
         self._subsidies = {k: _parse_subsidy(k, v) for k, v in subs.items()}
         stop = data.get("stop_events") or {}
-        _unknown(stop, _STOP_KEYS, "stop_events")
+        _unknown(stop, _STOP_FILE_KEYS, "stop_events")
         pay = data.get("payment") or {}
         _unknown(pay, _PAYMENT_KEYS, "payment")
         self.files = list(files)
@@ -450,6 +460,11 @@ class Policy:
             c = cat[rows].fillna(-1).to_numpy("int64")
             out[rows] = self._pairs_vector(pairs, g, c)
         return out
+
+    def eligible(self, frame: pd.DataFrame) -> pd.Series:
+        """Alias of :meth:`grade_eligible` (grade/category conditions; coverage is
+        checked month by month in the reconciliation)."""
+        return self.grade_eligible(frame)
 
     @staticmethod
     def _pairs_vector(pairs, g, c) -> np.ndarray:

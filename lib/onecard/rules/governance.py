@@ -374,8 +374,11 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
     pay["name"] = pay["name"].astype("string").fillna("")
     # key every payout the way each (ID template, name template) of the list masks it
     templates = d[["_pid", "_name"]].drop_duplicates()
-    templates = templates.assign(t_pid=templates["_pid"].where(templates["_pid"].str.contains(r"\*"), ""),
-                                 t_name=templates["_name"].where(templates["_name"].str.contains(r"\*"), ""))
+    # only the star positions matter: reduce each template to its shape (a few distinct
+    # shapes, not one per published name), so the loop below runs a handful of times
+    templates = templates.assign(
+        t_pid=templates["_pid"].where(templates["_pid"].str.contains(r"\*"), "").str.replace(r"[^*]", "?", regex=True),
+        t_name=templates["_name"].where(templates["_name"].str.contains(r"\*"), "").str.replace(r"[^*]", "?", regex=True))
     variants = []
     for tp, tn in templates[["t_pid", "t_name"]].drop_duplicates().itertuples(index=False):
         kp = _mask_like(pay["person_id"], tp) if tp else pay["person_id"].astype("string")
