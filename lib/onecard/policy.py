@@ -412,7 +412,8 @@ class Policy:
         out = np.full(n, -1, dtype="int64")
         if n == 0:
             return pd.Series(pd.array([], dtype="Int64"), index=frame.index)
-        sub = frame["subsidy"].astype("string").to_numpy(dtype=object, na_value=None)
+        sub_codes, sub_uniq = pd.factorize(frame["subsidy"], use_na_sentinel=True)
+        sub_uniq = list(sub_uniq)
         per = frame["period"]
         ords = per.array.asi8 if isinstance(per.dtype, pd.PeriodDtype) else \
             pd.PeriodIndex(per, freq="M").asi8
@@ -420,11 +421,16 @@ class Policy:
                  if "grade" in frame else np.full(n, -1))
         cat = (frame["category"].astype("Int64").fillna(-1).to_numpy("int64")
                if "category" in frame else np.full(n, -1))
-        huk = (frame["hukou_type"].astype("string").fillna("").to_numpy(dtype=object)
-               if "hukou_type" in frame else np.full(n, "", dtype=object))
+        if "hukou_type" in frame:
+            huk_codes, huk_uniq = pd.factorize(frame["hukou_type"], use_na_sentinel=True)
+            huk_uniq = list(huk_uniq)
+        else:
+            huk_codes, huk_uniq = np.full(n, -1), []
         for s in self._subsidies.values():
             for st in s.standards:
-                in_force = (sub == s.name) & (ords >= st.start.ordinal)
+                if s.name not in sub_uniq:
+                    continue
+                in_force = (sub_codes == sub_uniq.index(s.name)) & (ords >= st.start.ordinal)
                 if st.end is not None:
                     in_force &= ords <= st.end.ordinal
                 if not in_force.any():
@@ -434,7 +440,8 @@ class Policy:
                     continue
                 for hset, gset, cset, fen in st.tiers:
                     all_cats = set(cset) >= set(CATEGORIES_ALL)
-                    m = in_force & np.isin(huk, list(hset)) & np.isin(grade, gset)
+                    hc = [huk_uniq.index(h) for h in hset if h in huk_uniq]
+                    m = in_force & np.isin(huk_codes, hc) & np.isin(grade, gset)
                     m &= np.isin(cat, cset) | ((cat == -1) & all_cats)
                     out[m] = fen
         res = pd.Series(out, index=frame.index).astype("Int64")

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pac
 
 from .prepare import expand_months, fold_subsidy
 from .reference import DISTRICT_NAME, township_aliases, townships
@@ -195,19 +197,49 @@ def _program_months(table, programs, lo, hi) -> pd.DataFrame:
 class _Keys:
     """Integer keys for person x subsidy x month: ``(person * S + subsidy) * M + month``."""
 
-    def __init__(self, ids: pd.Index, subsidies: list[str], lo: pd.Period, hi: pd.Period):
+    def __init__(self, ids: pa.Array, subsidies: list[str], lo: pd.Period, hi: pd.Period):
         self.ids, self.subs, self.lo = ids, subsidies, lo.ordinal
+        self.subs_pa = pa.array(subsidies, type=pa.string())
         self.S, self.M = len(subsidies), hi.ordinal - lo.ordinal + 1
 
     def person(self, values) -> np.ndarray:
-        return self.ids.get_indexer(pd.Index(values))
+        return _index_in(values, self.ids)
 
     def subsidy(self, values) -> np.ndarray:
-        return pd.Categorical(values, categories=self.subs).codes.astype("int64")
+        return _index_in(values, self.subs_pa)
 
     def key(self, pc, sc, periods) -> np.ndarray:
         mo = _ordinals(periods) - self.lo
         return (np.asarray(pc, dtype="int64") * self.S + np.asarray(sc, dtype="int64")) * self.M + mo
+
+
+def _arrow(values) -> pa.Array:
+    """Text values as a pyarrow string array (zero-copy for arrow-backed columns)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        arr = values
+    else:
+        arr = pa.array(pd.Series(values).astype("string[pyarrow]").array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.string()) if arr.type != pa.string() else arr
+
+
+def _index_in(values, value_set: pa.Array) -> np.ndarray:
+    """Position of each value in ``value_set`` (int64; -1 when absent or missing)."""
+    idx = pac.index_in(_arrow(values), value_set=value_set)
+    return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+
+
+def _take_text(values, positions: np.ndarray) -> pa.Array:
+    """``values[positions]`` as arrow text, null where ``positions`` < 0."""
+    arr = _arrow(values)
+    if len(arr) == 0:
+        return pa.nulls(len(positions), type=pa.string())
+    return arr.take(pa.array(positions, mask=positions < 0))
+
+
+def _text_series(arr: pa.Array, index=None) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index).astype("string")
 
 
 def _ordinals(periods) -> np.ndarray:
@@ -268,8 +300,7 @@ def reconcile(ctx) -> pd.DataFrame:
         id_parts.append(ent_t["person_id"].dropna())
     if ctx.has("dibao"):
         id_parts.append(ctx.tables["dibao"]["person_id"].dropna())
-    ids = pd.Index(pd.unique(pd.concat([x.astype("string[pyarrow]") for x in id_parts],
-                                       ignore_index=True).dropna()))
+    ids = pac.unique(pa.concat_arrays([_arrow(x) for x in id_parts])).drop_null()
     K = _Keys(ids, subs, lo, hi)
 
     # payouts -> per key sums
@@ -335,8 +366,8 @@ def reconcile(ctx) -> pd.DataFrame:
     rsc = (keys // K.M) % K.S
     rmo = keys % K.M
     rec = pd.DataFrame({
-        "person_id": pd.Series(ids.array.take(rpc)).astype("string"),
-        "subsidy": pd.Series(pd.array(subs, dtype="string[pyarrow]").take(rsc)).astype("string"),
+        "person_id": _text_series(ids.take(pa.array(rpc))),
+        "subsidy": _text_series(K.subs_pa.take(pa.array(rsc))),
         "period": pd.PeriodIndex.from_ordinals(rmo + lo.ordinal, freq="M"),
         "_ps": keys // K.M})
     pos = _lookup(paid_keys, keys)
@@ -346,26 +377,17 @@ def reconcile(ctx) -> pd.DataFrame:
     rec["max_part_fen"] = np.where(has, paid["max_part_fen"].to_numpy("int64")[np.where(has, pos, 0)], -1)
     rec["eligible"] = _lookup(elig_keys, keys) >= 0
     # attributes: payouts first, else roster
-    prow = paid["row"].to_numpy("int64")[np.where(has, pos, 0)]
-    ppos = pd.Index(people["person_id"].astype("string")).get_indexer(ids)[rpc] if len(people) else \
-        np.full(n, -1)
+    prow = np.where(has, paid["row"].to_numpy("int64")[np.where(has, pos, 0)], -1)
+    ppos = _index_in(ids, _arrow(people["person_id"]))[rpc] if len(people) else np.full(n, -1)
     pin = ppos >= 0
     for c in ("name", "township", "village"):
-        val = pd.Series(pd.NA, index=rec.index, dtype="string")
-        if len(p) and has.any():
-            val[has] = p[c].astype("string").take(prow[has]).to_numpy()
-        if len(people):
-            fill = val.isna().to_numpy(bool) & pin
-            if fill.any():
-                val[fill] = people[c].astype("string").take(ppos[fill]).to_numpy()
-        rec[c] = val
+        val = pac.coalesce(_take_text(p[c], prow), _take_text(people[c], ppos))
+        rec[c] = _text_series(val)
     for c in ("grade", "category"):
         arr = people[c].astype("Int64").to_numpy("float64", na_value=np.nan) if len(people) else np.zeros(0)
         v = np.where(pin, arr[np.where(pin, ppos, 0)] if len(arr) else np.nan, np.nan)
         rec[c] = pd.array(np.where(np.isnan(v), pd.NA, v), dtype="Float64").astype("Int64")
-    huk = people["hukou_type"].astype("string").to_numpy(dtype=object, na_value=None) if len(people) else None
-    rec["hukou_type"] = pd.array(np.where(pin, huk[np.where(pin, ppos, 0)] if huk is not None else None, None),
-                                 dtype="string")
+    rec["hukou_type"] = _text_series(_take_text(people["hukou_type"], ppos))
     if cov_keys is not None:
         needs = np.isin(rsc, [subs.index(x) for x in need_cov])
         cv = pd.array(_lookup(cov_keys, keys) >= 0, dtype="boolean")
@@ -374,25 +396,28 @@ def reconcile(ctx) -> pd.DataFrame:
     else:
         rec["covered"] = pd.array([pd.NA] * n, dtype="boolean")
     # exclusive benefits
-    xp = np.full(n, None, dtype=object)
+    xp = np.full(n, -1, dtype="int64")
+    prog_names: list[str] = []
     if ctx.has("other_benefits"):
         excl = {s.name: s.exclusive_with for s in pol.subsidies if s.exclusive_with}
-        progs = sorted({x for v in excl.values() for x in v})
-        if progs:
-            ob = _program_months(ctx.tables["other_benefits"], progs, lo, hi)
+        prog_names = sorted({x for v in excl.values() for x in v})
+        if prog_names:
+            ob = _program_months(ctx.tables["other_benefits"], prog_names, lo, hi)
             opc = K.person(ob["person_id"])
+            ocode = _index_in(ob["program"], pa.array(prog_names, type=pa.string()))
             for name, v in excl.items():
                 sel = ob["program"].isin(list(v)).to_numpy(bool) & (opc >= 0)
                 okk = K.key(opc[sel], np.full(sel.sum(), subs.index(name)), ob["period"][sel])
-                uk, first = np.unique(okk, return_index=True)
+                order = np.argsort(okk, kind="stable")
+                uk = okk[order]
+                first = np.concatenate(([True], uk[1:] != uk[:-1])) if len(uk) else np.zeros(0, bool)
+                uk, codes = uk[first], ocode[sel][order][first]
                 hit = _lookup(uk, keys)
-                prog = ob["program"].to_numpy(dtype=object)[sel][first]
-                xp = np.where((hit >= 0) & pd.isna(xp), prog[np.where(hit >= 0, hit, 0)] if len(prog) else None, xp)
-    rec["exclusive_program"] = pd.array(xp, dtype="string")
+                xp = np.where((hit >= 0) & (xp < 0), codes[np.where(hit >= 0, hit, 0)] if len(codes) else -1, xp)
+    rec["exclusive_program"] = _text_series(_take_text(pa.array(prog_names, type=pa.string()), xp))
     # stop events
     stops = stop_months(ctx)
-    spos = pd.Index(stops["person_id"].astype("string")).get_indexer(ids)[rpc] if len(stops) else \
-        np.full(n, -1)
+    spos = _index_in(ids, _arrow(stops["person_id"]))[rpc] if len(stops) else np.full(n, -1)
     sin = spos >= 0
     for c in ("death_month", "move_month", "cert_end_month"):
         o = _ordinals(stops[c]) if len(stops) else np.zeros(0, dtype="int64")
@@ -409,13 +434,13 @@ def reconcile(ctx) -> pd.DataFrame:
     else:
         rec["custody"] = False
     ordv = rmo + lo.ordinal
-    label = np.full(n, None, dtype=object)
-    label = np.where(rec["custody"].to_numpy(bool), "羁押", label)
+    texts = ["羁押", "证件注销或过期", "迁出", "死亡"]
+    label = np.where(rec["custody"].to_numpy(bool), 0, -1)
     nat = np.iinfo("int64").min
-    for col, text in (("cert_end_month", "证件注销或过期"), ("move_month", "迁出"), ("death_month", "死亡")):
+    for code, col in ((1, "cert_end_month"), (2, "move_month"), (3, "death_month")):
         o = rec[col].array.asi8
-        label = np.where((o != nat) & (ordv > o), text, label)
-    rec["stop_event"] = pd.array(label, dtype="string")
+        label = np.where((o != nat) & (ordv > o), code, label)
+    rec["stop_event"] = _text_series(_take_text(pa.array(texts), label))
     rec["stopped"] = rec["stop_event"].notna().to_numpy(bool)
     if ent_keys is not None:
         rec["entitled"] = _lookup(ent_keys, keys) >= 0

@@ -24,7 +24,20 @@ def _mode(s: pd.Series):
 
 
 def _paid(ctx) -> pd.DataFrame:
-    """Successful payouts with clean ``person_id``, ``account_no`` and ``month``."""
+    """Successful payouts with clean ``person_id``, ``account_no`` and ``month``.
+
+    Computed once per run and shared by the graph rules (cached in ``ctx.extras``);
+    callers get a shallow copy, so adding columns never touches the cache.
+    """
+    extras = getattr(ctx, "extras", None)
+    if isinstance(extras, dict):
+        if "graph_paid" not in extras:
+            extras["graph_paid"] = _compute_paid(ctx)
+        return extras["graph_paid"].copy(deep=False)
+    return _compute_paid(ctx)
+
+
+def _compute_paid(ctx) -> pd.DataFrame:
     pay = ctx.tables["payouts"]
     out = pay.copy()
     out["person_id"] = text(pay, "person_id")

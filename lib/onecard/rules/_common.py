@@ -44,12 +44,18 @@ def in_period(frame: pd.DataFrame, ctx, col: str = "period") -> pd.DataFrame:
 
 
 def paid_rows(ctx, listed_only: bool = True) -> pd.DataFrame:
-    """Successful payout rows (``ok``) for periods inside the review period."""
-    p = ctx.payouts
-    m = p["ok"].to_numpy(bool) & p["person_id"].notna().to_numpy(bool)
-    if listed_only:
-        m &= p["listed"].to_numpy(bool)
-    return in_period(p[m], ctx)
+    """Successful payout rows (``ok``) for periods inside the review period.
+
+    Cached in ``ctx.extras`` (like ``ctx.payouts``): rules must not modify it.
+    """
+    cache = ctx.extras.setdefault("_paid_rows", {})
+    if listed_only not in cache:
+        p = ctx.payouts
+        m = p["ok"].to_numpy(bool) & p["person_id"].notna().to_numpy(bool)
+        if listed_only:
+            m &= p["listed"].to_numpy(bool)
+        cache[listed_only] = in_period(p[m], ctx)
+    return cache[listed_only]
 
 
 def citations(keys: pd.DataFrame, rows: pd.DataFrame, on: list[str], group: list[str],
