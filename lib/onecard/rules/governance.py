@@ -385,6 +385,9 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
         kn = _mask_like(pay["name"], tn) if tn else pay["name"]
         variants.append(pay.assign(k=(kp + "|" + kn).to_numpy()))
     pk = pd.concat(variants, ignore_index=True).drop_duplicates(["k", "subsidy", "period", "person_id"])
+    # Two payees can share one masked form (same surname, same last ID digits): the list
+    # cannot tell them apart, so they are compared together, as the list shows them.
+    pk["paid"] = pk.groupby(["k", "subsidy", "period"], sort=False)["paid"].transform("sum")
     d = d.assign(k=(d["_pid"] + "|" + d["_name"]).to_numpy())
     dk = d.groupby(["k", "subsidy", "period"], sort=False).agg(
         pub=("amount", "sum"), d_name=("name", "first"), d_village=("village", "first")).reset_index()
