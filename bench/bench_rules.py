@@ -143,10 +143,19 @@ def _child(mode: str, folder: str) -> None:
     if mode == "full":
         from onecard.policy import load_policy
         from onecard.rules.catalogue import RuleContext, run_catalogue
+        from onecard.rules.catalogue import CATALOGUE
         t1 = time.perf_counter()
         ctx = RuleContext(tables, load_policy(), (pd.Period("2020-01", "M"), pd.Period("2021-12", "M")))
+        ctx.payouts
+        res["prepare_s"] = round(time.perf_counter() - t1, 2)
+        t2 = time.perf_counter()
+        ctx.recon
+        res["recon_s"] = round(time.perf_counter() - t2, 2)
         findings, status = run_catalogue(ctx)
-        res["rules_s"] = round(time.perf_counter() - t1, 2)
+        res["rules_s"] = round(time.perf_counter() - t1, 2)  # the whole rule stage
+        graph = status["rule_id"].map(lambda r: CATALOGUE[r].func.__module__.startswith("onecard.graph"))
+        res["graph_rules_s"] = round(float(status.loc[graph, "seconds"].sum()), 2)
+        res["other_rules_s"] = round(float(status.loc[~graph, "seconds"].sum()), 2)
         res["findings"] = len(findings)
         res["errors"] = status.loc[status["error"] != "", "rule_id"].tolist()
         res["slowest"] = status.sort_values("seconds", ascending=False).head(5)[["rule_id", "seconds"]].values.tolist()

@@ -115,7 +115,8 @@ class _Builder:
             self.t["roster"].append(dict(person_id=pid, name=name, cert_no=f"{pid}{category}{grade}",
                                          category=category, grade=grade, cert_status="active",
                                          hukou_type=p["hukou"], township=town, village=village,
-                                         household_id=f"H{self.n}", extract_date="2021-12-31"))
+                                         household_id=f"H{self.n}", extract_date="2021-12-31",
+                                         cert_expires=pd.Timestamp("2026-02-01") if self.n % 2 else None))
         if card:
             self.t["cards"].append(dict(account_no=acct, holder_id=pid, holder_name=name, bank=bank,
                                         opened_on="2015-06-01"))

@@ -38,3 +38,13 @@ def test_ring_matches_at_75_percent_coverage():
     assert score(found_3_of_4, truth)[0].loc[0, "TP"] == 1
     table = score(found_2_of_4, truth)[0]
     assert table.loc[0, "TP"] == 0 and table.loc[0, "FP"] == 1
+
+
+def test_score_accepts_typed_findings_with_blank_numbers():
+    """A findings frame straight from a run (Int64 months with blanks) scores without error."""
+    from onecard.findings import finalize
+    f = finalize(pd.DataFrame({"rule_id": ["ROSTER_STATUS_STALE"], "subject_type": ["person"],
+                               "subject_id": ["A"], "months": [pd.NA]}))
+    truth = frame([("ROSTER_STATUS_STALE", "person", "A", "", "")])
+    table, hits, matched = score(f, truth)
+    assert table.loc[0, "TP"] == 1 and matched.tolist() == [True]

@@ -150,7 +150,8 @@ class _TablesOnly:
 
 def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd.Period],
             params: dict | None = None, run_id: str = "",
-            quarantine: pd.DataFrame | None = None) -> Analysis:
+            quarantine: pd.DataFrame | None = None,
+            self_reports: dict | None = None) -> Analysis:
     """Analyse the whole district once.
 
     Parameters
@@ -168,6 +169,9 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
         Intake's quarantined rows (``file, sheet, row, table, reason, detail, raw``);
         rules read it as ``ctx.extras["quarantine"]`` (e.g. damaged roster rows
         must not become ``NOT_IN_ROSTER`` findings).
+    self_reports : dict, optional
+        ``{township: problems its self-inspection reported}`` from the township
+        parameters; the metrics name 零报送 / 抽查重点 townships from it.
 
     Returns
     -------
@@ -175,7 +179,8 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     """
     timings = {}
     ctx = RuleContext(tables=tables, policy=policy, period=period, params=params or {},
-                      extras={"quarantine": quarantine if quarantine is not None else pd.DataFrame()})
+                      extras={"quarantine": quarantine if quarantine is not None else pd.DataFrame(),
+                              **({"self_reports": self_reports} if self_reports else {})})
     t0 = time.perf_counter()
     recon = _optional(lambda: ctx.recon, "reconciliation")
     timings["recon"] = round(time.perf_counter() - t0, 2)

@@ -52,7 +52,8 @@ def cmd_run(args) -> int:
     _out(f"开始核查：数据 {args.data} → 运行目录 {args.out}")
     result = run(args.data, args.out, township_names=args.township, period=args.period,
                  policy_path=args.policy, workers=args.workers, audience=args.audience,
-                 rules_path=args.rules, progress=not args.quiet)
+                 rules_path=args.rules, progress=not args.quiet,
+                 townships_path=args.townships_file)
     m = result.manifest
     _out(f"运行编号：{m['run_id']}")
     _out(f"疑点合计：{m['findings']['total']} 条 → {Path(args.out) / 'findings.xlsx'}")
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--period", default="2020-01:2021-12", help="核查期间，如 2020-01:2021-12")
     s.add_argument("--policy", help="政策文件（默认 parameters/policy/hubei.yaml）")
     s.add_argument("--rules", help="规则参数文件（默认 parameters/rules.yaml）")
+    s.add_argument("--townships-file", help="街道参数文件（默认 parameters/townships/caidian.yaml，含自查上报问题数）")
     s.add_argument("--workers", type=int, default=2, help="并行执行的笔记本数")
     s.add_argument("--audience", choices=["internal", "public"], default="internal",
                    help="internal 内部核查版；public 公开版（脱敏）")

@@ -39,159 +39,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pac
 
-from .prepare import expand_months, fold_subsidy
-from .reference import DISTRICT_NAME, township_aliases, townships
+from .prepare import (cert_end_months, custody_months, expand_months, fold_subsidy, moved_out,  # noqa: F401
+                      person_attributes, program_months, stop_months, with_matched_ids)
 
 __all__ = ["reconcile", "person_attributes", "stop_months", "with_matched_ids", "moved_out"]
 
 KEY = ["person_id", "subsidy", "period"]
-
-
-def with_matched_ids(ref: pd.DataFrame, roster: pd.DataFrame | None) -> pd.DataFrame:
-    """Reference-list rows with a ``person_id``: ID rows as given; ``no_id`` rows
-    matched by name (``onecard.matching.match_by_name``) when available, else dropped."""
-    has = ref["person_id"].notna() if "person_id" in ref else pd.Series(False, index=ref.index)
-    if has.all() or roster is None:
-        return ref[has]
-    try:
-        from .matching import match_by_name
-    except ImportError:
-        return ref[has]
-    matched = match_by_name(ref[~has], roster)
-    matched = matched[matched["person_id"].notna()]
-    return pd.concat([ref[has], matched[ref.columns.intersection(matched.columns)]],
-                     ignore_index=True)
-
-
-def moved_out(moves: pd.DataFrame) -> pd.Series:
-    """Bool per move: out of the district (a destination naming the district or
-    one of its townships is a move within the district; a blank one counts as out)."""
-    if "destination" not in moves:
-        return pd.Series(True, index=moves.index)
-    names = set(townships()["name"]) | set(township_aliases()["alias"])
-    names |= {n.removesuffix("街道") for n in names if n.endswith("街道")}
-    names |= {DISTRICT_NAME, DISTRICT_NAME.removesuffix("区")}
-    names = [n for n in names if len(n) >= 2]
-    pattern = "|".join(sorted(map(_re_escape, names), key=len, reverse=True))
-    dest = moves["destination"].astype("string")
-    inside = dest.str.contains(pattern, regex=True).fillna(False)
-    return ~inside.astype(bool)
-
-
-def _re_escape(s: str) -> str:
-    import re
-    return re.escape(s)
-
-
-def person_attributes(ctx) -> pd.DataFrame:
-    """One roster row per person (active certificate first): ``person_id, name,
-    township, village, grade, category, hukou_type``."""
-    cols = ["person_id", "name", "township", "village", "grade", "category", "hukou_type"]
-    if not ctx.has("roster"):
-        return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
-    r = ctx.tables["roster"]
-    r = r.assign(**{c: pd.NA for c in cols if c not in r})
-    order = (r["cert_status"] != "active").fillna(True) if "cert_status" in r else \
-        pd.Series(False, index=r.index)
-    r = r.assign(_o=order.to_numpy()).sort_values("_o", kind="stable")
-    r = r[r["person_id"].notna()].drop_duplicates("person_id")
-    out = r[cols].copy()
-    out["grade"] = out["grade"].astype("Int64")
-    out["category"] = out["category"].astype("Int64")
-    return out.reset_index(drop=True)
-
-
-def stop_months(ctx) -> pd.DataFrame:
-    """Per person: ``death_month``, ``move_month``, ``cert_end_month`` (period[M];
-    the event month itself is still payable), as far as the tables and the policy's
-    ``stop_events`` say."""
-    pol = ctx.policy
-    roster = ctx.tables.get("roster")
-    parts = []
-    if pol.stop_events["death"] and ctx.has("deaths"):
-        d = with_matched_ids(ctx.tables["deaths"], roster)
-        d = d[d["died_on"].notna()]
-        parts.append(pd.DataFrame({"person_id": d["person_id"].to_numpy(),
-                                   "death_month": d["died_on"].dt.to_period("M").to_numpy(),
-                                   "died_on": d["died_on"].astype("datetime64[s]").to_numpy()}))
-    if pol.stop_events["move_out"] and ctx.has("moves"):
-        m = with_matched_ids(ctx.tables["moves"], roster)
-        m = m[m["moved_on"].notna() & moved_out(m)]
-        parts.append(pd.DataFrame({"person_id": m["person_id"].to_numpy(),
-                                   "move_month": m["moved_on"].dt.to_period("M").to_numpy(),
-                                   "moved_on": m["moved_on"].astype("datetime64[s]").to_numpy()}))
-    if pol.stop_events["cert_end"] and roster is not None:
-        ce = cert_end_months(roster)
-        parts.append(ce)
-    cols = ["person_id", "death_month", "move_month", "cert_end_month"]
-    if not parts:
-        return pd.DataFrame({"person_id": pd.Series(dtype="string"),
-                             **{c: pd.Series(dtype="period[M]") for c in cols[1:]},
-                             **{c: pd.Series(dtype="datetime64[s]")
-                                for c in ("died_on", "moved_on", "cert_end_on")}})
-    allp = pd.concat(parts, ignore_index=True)
-    for c in cols[1:]:
-        if c not in allp:
-            allp[c] = pd.Series(pd.NaT, index=allp.index, dtype="period[M]")
-        allp[c] = allp[c].astype("period[M]")
-    for c in ("died_on", "moved_on", "cert_end_on"):
-        if c not in allp:
-            allp[c] = pd.Series(pd.NaT, index=allp.index, dtype="datetime64[s]")
-    agg = allp.groupby("person_id", sort=False)[cols[1:] + ["died_on", "moved_on", "cert_end_on"]].min()
-    agg = agg.reset_index()
-    for c in cols[1:]:
-        agg[c] = agg[c].astype("period[M]")
-    agg["person_id"] = agg["person_id"].astype("string")
-    return agg
-
-
-def cert_end_months(roster: pd.DataFrame) -> pd.DataFrame:
-    """Per person whose every certificate has ended: the month of the latest end.
-
-    A certificate ends at ``cert_cancelled_on`` (status ``cancelled``) or at
-    ``cert_expires``. A person with any certificate still open (a renewal) has
-    no end. Status ``moved`` is left to the move rule.
-    """
-    r = roster[roster["person_id"].notna()]
-    end = pd.Series(pd.NaT, index=r.index, dtype="datetime64[s]")
-    if "cert_expires" in r:
-        end = r["cert_expires"].astype("datetime64[s]")
-    if "cert_cancelled_on" in r and "cert_status" in r:
-        canc = r["cert_cancelled_on"].astype("datetime64[s]").where(
-            (r["cert_status"] == "cancelled").fillna(False))
-        end = end.where(end.isna() | canc.isna() | (end <= canc), canc).fillna(canc)
-    moved = (r["cert_status"] == "moved").fillna(False) if "cert_status" in r else False
-    f = pd.DataFrame({"person_id": r["person_id"].to_numpy(), "end": end.to_numpy(),
-                      "open": (end.isna() & ~moved).to_numpy()})
-    g = f.groupby("person_id", sort=False).agg(end=("end", "max"), open=("open", "any"))
-    g = g[~g["open"] & g["end"].notna()]
-    return pd.DataFrame({"person_id": g.index.astype("string"),
-                         "cert_end_month": g["end"].dt.to_period("M").to_numpy(),
-                         "cert_end_on": g["end"].astype("datetime64[s]").to_numpy()})
-
-
-def _custody_months(ctx, lo, hi) -> pd.DataFrame:
-    if not (ctx.policy.stop_events["custody"] and ctx.has("custody")):
-        return pd.DataFrame(columns=["person_id", "period"])
-    c = with_matched_ids(ctx.tables["custody"], ctx.tables.get("roster"))
-    c = c[c["start"].notna()]
-    start = c["start"].astype("datetime64[s]")
-    first = start.dt.to_period("M") + (start.dt.day > 1).astype(int)
-    end = c["end"].astype("datetime64[s]") if "end" in c else pd.Series(pd.NaT, index=c.index)
-    last = end.dt.to_period("M") - (~end.dt.is_month_end).astype(int)
-    f = pd.DataFrame({"person_id": c["person_id"].to_numpy(), "s": first.to_numpy(),
-                      "e": last.to_numpy()})
-    f["s"] = f["s"].astype("period[M]")
-    f["e"] = f["e"].astype("period[M]")
-    return expand_months(f, "s", "e", lo, hi, ["person_id"]).drop_duplicates()
-
-
-def _program_months(table, programs, lo, hi) -> pd.DataFrame:
-    t = table[table["person_id"].notna()]
-    prog = t["program"].astype("string") if "program" in t else pd.Series("低保", index=t.index)
-    t = t.assign(program=prog.fillna("低保").str.strip())
-    t = t[t["program"].isin(list(programs))]
-    return expand_months(t, "start_month", "end_month", lo, hi, ["person_id", "program"])
 
 
 class _Keys:
@@ -329,7 +182,7 @@ def reconcile(ctx) -> pd.DataFrame:
     cov_keys = None
     if need_cov and ctx.has("dibao"):
         progs = sorted({x for v in need_cov.values() for x in v})
-        pm = _program_months(ctx.tables["dibao"], progs, lo, hi)
+        pm = program_months(ctx.tables["dibao"], progs, lo, hi)
         parts = [K.key(K.person(pm["person_id"]), np.full(len(pm), subs.index(name)), pm["period"])[
                  pm["program"].isin(list(v)).to_numpy(bool)] for name, v in need_cov.items()]
         cov_keys = _uniq(np.concatenate(parts)) if parts else np.array([], dtype="int64")
@@ -402,7 +255,7 @@ def reconcile(ctx) -> pd.DataFrame:
         excl = {s.name: s.exclusive_with for s in pol.subsidies if s.exclusive_with}
         prog_names = sorted({x for v in excl.values() for x in v})
         if prog_names:
-            ob = _program_months(ctx.tables["other_benefits"], prog_names, lo, hi)
+            ob = program_months(ctx.tables["other_benefits"], prog_names, lo, hi)
             opc = K.person(ob["person_id"])
             ocode = _index_in(ob["program"], pa.array(prog_names, type=pa.string()))
             for name, v in excl.items():
@@ -427,7 +280,7 @@ def reconcile(ctx) -> pd.DataFrame:
         arr = stops[c].to_numpy("datetime64[s]") if len(stops) else np.zeros(0, dtype="datetime64[s]")
         rec[c] = np.where(sin, arr[np.where(sin, spos, 0)] if len(arr) else np.datetime64("NaT"),
                           np.datetime64("NaT")).astype("datetime64[s]")
-    cm = _custody_months(ctx, lo, hi)
+    cm = custody_months(ctx, lo, hi)
     if len(cm):
         ck = _uniq(K.person(cm["person_id"]) * K.M + (_ordinals(cm["period"]) - lo.ordinal))
         rec["custody"] = _lookup(ck, rpc * K.M + rmo) >= 0

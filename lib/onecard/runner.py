@@ -234,7 +234,7 @@ def _input_files(data: Path) -> list[dict]:
 def run(data: str | Path, out: str | Path, township_names: list[str] | None = None,
         period: str | None = None, policy_path: str | Path | None = None, workers: int = 2,
         audience: str = "internal", rules_path: str | Path | None = None,
-        progress: bool = True) -> RunResult:
+        progress: bool = True, townships_path: str | Path | None = None) -> RunResult:
     """Run the district review end to end (see module docstring for the folder).
 
     Parameters
@@ -253,6 +253,9 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
         Notebooks executed in parallel.
     audience : {"internal", "public"}
         ``public`` masks IDs, accounts and phones in reports and exports.
+    townships_path : path, optional
+        Township parameters (default ``parameters/townships/caidian.yaml``): the
+        self-reported problem counts used to name spot-check targets.
 
     Raises
     ------
@@ -265,6 +268,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     from .policy import load_policy
     from .report.render import export_findings
     from .rules import load_rule_params
+    from .townships import load_township_params
 
     t_start = time.perf_counter()
     timings = {}
@@ -282,6 +286,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     start, end = parse_period(period)
     policy = load_policy(policy_path)
     params = load_rule_params(rules_path)
+    township_params, _ = load_township_params(townships_path)
     for nb in (TOWNSHIP_NOTEBOOK, SUMMARY_NOTEBOOK):
         check_parameters_cell(nb)
     out.mkdir(parents=True, exist_ok=True)
@@ -297,7 +302,8 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
                        "townships": selected, "period": f"{start}:{end}",
                        "policy": str(policy_path or "parameters/policy/hubei.yaml"),
                        "workers": workers, "audience": audience,
-                       "rules": str(rules_path or "parameters/rules.yaml")},
+                       "rules": str(rules_path or "parameters/rules.yaml"),
+                       "townships_file": str(townships_path or "parameters/townships/caidian.yaml")},
         "policy": {"title": policy.title, "verified": bool(policy.verified),
                    "files": [{"path": str(p), "sha256": h} for p, h in policy.files]},
         "inputs": inputs, "versions": _versions(), "timings": timings,
@@ -319,8 +325,10 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
                        f"已读取的表：{'、'.join(sorted(intake.tables)) or '无'}；详见 {out / 'intake' / 'intake.json'}。")
 
     t0 = time.perf_counter()
+    reported = township_params.dropna(subset=["self_reported"])
     result = analyse(intake.tables, policy, (start, end), params=params, run_id=run_id,
-                     quarantine=intake.quarantine)
+                     quarantine=intake.quarantine,
+                     self_reports=dict(zip(reported["township"], reported["self_reported"].astype(int))))
     result.save(out / "analysis")
     timings["analysis"] = round(time.perf_counter() - t0, 2)
     timings.update({f"analysis_{k}": v for k, v in result.meta.get("timings", {}).items()})

@@ -52,8 +52,8 @@ def score(findings: pd.DataFrame, truth: pd.DataFrame, decoys: pd.DataFrame | No
     matched : Series of bool
         Aligned with ``findings``: the finding matches a truth row.
     """
-    f = findings.fillna("").astype(str).reset_index(drop=True)
-    t = truth.fillna("").astype(str).reset_index(drop=True)
+    f = findings.astype("string").fillna("").astype(str).reset_index(drop=True)
+    t = truth.astype("string").fillna("").astype(str).reset_index(drop=True)
     f_ok = pd.Series(False, index=f.index)
     t_ok = pd.Series(False, index=t.index)
 

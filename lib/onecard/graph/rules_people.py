@@ -119,6 +119,14 @@ def official_relative(ctx) -> pd.DataFrame:
     return _frame(out)
 
 
+def _canonical_subsidy(ctx, values: pd.Series) -> pd.Series:
+    """Subsidy names folded to the policy's canonical names (unknown names kept as written)."""
+    policy = getattr(ctx, "policy", None)
+    if policy is None or values is None:
+        return values
+    return policy.canonical_subsidy(values).fillna(values)
+
+
 @rule("SELF_APPROVAL", clause="3.3.1", title_zh="本人或亲属审批经办", title_en="Self or relative approval",
       severity="high", tables=("entitlements",),
       optional_tables=("payouts", "officials", "relations", "roster"),
@@ -130,10 +138,12 @@ def self_approval(ctx) -> pd.DataFrame:
     officials (same township first); names that match several officials are not resolved."""
     net = ctx.network
     ent = ctx.tables["entitlements"]
-    base = pd.DataFrame({"person_id": text(ent, "person_id"), "subsidy": text(ent, "subsidy")},
-                        index=ent.index)
-    long = pd.concat([base.assign(who=text(ent, c), role=lab)
-                      for c, lab in (("approver", "审批人"), ("handler", "经办人")) if c in ent.columns])
+    roles = [(c, lab) for c, lab in (("approver", "审批人"), ("handler", "经办人")) if c in ent.columns]
+    if ent.empty or not roles:  # nothing to check: no approver/handler recorded
+        return _frame([])
+    base = pd.DataFrame({"person_id": text(ent, "person_id"),
+                         "subsidy": _canonical_subsidy(ctx, text(ent, "subsidy"))}, index=ent.index)
+    long = pd.concat([base.assign(who=text(ent, c), role=lab) for c, lab in roles])
     long = long.dropna(subset=["who", "person_id"])
     off = _officials(ctx).dropna(subset=["official_id", "name"])
     unique_names = off.drop_duplicates("name", keep=False).set_index("name")["official_id"]
@@ -152,10 +162,11 @@ def self_approval(ctx) -> pd.DataFrame:
         kin, "亲属").mask(self_, "本人")
     hits = long.dropna(subset=["why"])
     paid = _paid(ctx) if "payouts" in ctx.tables else None
+    paid_subsidy = _canonical_subsidy(ctx, text(paid, "subsidy")) if paid is not None else None
     out = []
     for (pid, subsidy), g in hits.groupby(["person_id", "subsidy"], sort=True, dropna=False):
         rows = ent.loc[g.index.unique()].assign(month=pd.NA)
-        money = (paid[(paid["person_id"] == pid) & (text(paid, "subsidy") == subsidy)]
+        money = (paid[(paid["person_id"] == pid) & (paid_subsidy == subsidy)]
                  if paid is not None else None)
         amount = int(money["amount"].sum()) if money is not None else 0
         who = "；".join(f"{r}{w}为其{y}" for r, w, y in zip(g["role"], g["who"], g["why"]))

@@ -14,7 +14,7 @@ import pandas as pd
 from ..findings import FINDINGS_COLUMNS, empty_findings, yuan
 
 __all__ = ["per_subject", "citations", "ym", "yuan_text", "span_text", "empty_findings",
-           "paid_rows", "in_period", "GRADE_ZH", "CATEGORY_ZH"]
+           "paid_rows", "period_rows", "in_period", "GRADE_ZH", "CATEGORY_ZH"]
 
 GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 CATEGORY_ZH = {1: "视力", 2: "听力", 3: "言语", 4: "肢体", 5: "智力", 6: "精神", 7: "多重"}
@@ -36,11 +36,26 @@ def span_text(start, end, months) -> str:
     return f"{s}共{months}个月" if s == e else f"{s}至{e}共{months}个月"
 
 
+def _in_period_mask(frame: pd.DataFrame, ctx, col: str = "period") -> np.ndarray:
+    lo, hi = ctx.period
+    o = frame[col].array.asi8
+    return (o >= lo.ordinal) & (o <= hi.ordinal)
+
+
 def in_period(frame: pd.DataFrame, ctx, col: str = "period") -> pd.DataFrame:
     """Rows whose ``col`` month is inside the review period."""
+    if isinstance(frame[col].dtype, pd.PeriodDtype):
+        return frame[_in_period_mask(frame, ctx, col)]
     lo, hi = ctx.period
     per = frame[col]
     return frame[((per >= lo) & (per <= hi)).fillna(False).to_numpy(bool)]
+
+
+def period_rows(ctx) -> pd.DataFrame:
+    """All prepared payout rows (any status) for periods inside the review period (cached)."""
+    if "_period_rows" not in ctx.extras:
+        ctx.extras["_period_rows"] = in_period(ctx.payouts, ctx)
+    return ctx.extras["_period_rows"]
 
 
 def paid_rows(ctx, listed_only: bool = True) -> pd.DataFrame:
@@ -54,7 +69,7 @@ def paid_rows(ctx, listed_only: bool = True) -> pd.DataFrame:
         m = p["ok"].to_numpy(bool) & p["person_id"].notna().to_numpy(bool)
         if listed_only:
             m &= p["listed"].to_numpy(bool)
-        cache[listed_only] = in_period(p[m], ctx)
+        cache[listed_only] = p[m & _in_period_mask(p, ctx)]
     return cache[listed_only]
 
 
@@ -73,6 +88,7 @@ def citations(keys: pd.DataFrame, rows: pd.DataFrame, on: list[str], group: list
     if rows.empty or "_file" not in rows:
         return keys[group].drop_duplicates().assign(cite="")
     src = rows[on + ["_file", "_sheet", "_row"]]
+    src = src[src[on[0]].isin(keys[on[0]].dropna().unique()).to_numpy(bool)]
     m = keys[list(dict.fromkeys(on + group))].drop_duplicates().merge(src, on=on, how="inner")
     m = m.drop_duplicates(group + ["_file", "_sheet", "_row"])
     m = m.sort_values(group + ["_file", "_sheet", "_row"], kind="stable")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import RuleContext, rule
-from ._common import (citations, empty_findings, finish, in_period, per_subject, span_text,
+from ._common import (citations, empty_findings, finish, per_subject, period_rows, span_text,
                       yuan_text)
 from .stops import recon_findings
 
@@ -41,7 +41,7 @@ def unlisted_item(ctx: RuleContext) -> pd.DataFrame:
     -----
     Clause 3.1.1 (政策清单之外的项目). The list and aliases: policy ``subsidies``.
     """
-    p = in_period(ctx.payouts, ctx)
+    p = period_rows(ctx)
     p = p[p["ok"].to_numpy(bool)]
     bad = ~p["listed"].to_numpy(bool) | ~ctx.policy.months_listed(p).to_numpy(bool)
     p = p[bad]
@@ -120,7 +120,7 @@ def late_payment(ctx: RuleContext) -> pd.DataFrame:
     Clause 3.1.2 (未按时发放); deadline and back-pay from policy ``payment``. A month
     with at least one payment by the deadline is on time (later top-ups are 补发).
     """
-    p = in_period(ctx.payouts, ctx)
+    p = period_rows(ctx)
     p = p[p["ok"].to_numpy(bool) & p["listed"].to_numpy(bool) & p["person_id"].notna().to_numpy(bool)]
     if p.empty:
         return empty_findings()
@@ -234,8 +234,10 @@ def eligible_not_enrolled(ctx: RuleContext) -> pd.DataFrame:
     key = rec["_ps"].to_numpy()
     touched = (rec["attempted_n"] > 0) | (rec["entitled"] & ctx.has("entitlements"))
     any_touch = touched.groupby(key).transform("any")
-    person_stop = rec["stopped"] | rec["death_month"].notna() | rec["move_month"].notna() | \
-        rec["cert_end_month"].notna() | rec["custody"]
+    hi = ctx.period[1]
+    person_stop = rec["stopped"] | rec["custody"]
+    for col in ("death_month", "move_month", "cert_end_month"):  # events up to the end of the period
+        person_stop |= (rec[col] <= hi).fillna(False)
     stop_any = person_stop.groupby(rec["person_id"]).transform("any")
     excl_any = rec["exclusive_program"].notna().groupby(key).transform("any")
     cand = (rec["eligible"] & ~any_touch & ~stop_any & ~excl_any).to_numpy(bool).copy()

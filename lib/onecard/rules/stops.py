@@ -18,7 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .catalogue import RuleContext, rule
-from ._common import citations, empty_findings, finish, per_subject, span_text, yuan_text
+from ._common import citations, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
 
 KEY = ["person_id", "subsidy", "period"]
 
@@ -34,9 +34,7 @@ def recon_findings(ctx: RuleContext, mask: pd.Series, amount: pd.Series, sentenc
     if months.empty:
         return empty_findings()
     out = per_subject(months, extra=extra)
-    src = ctx.payouts if rows is None else rows
-    if rows is None:
-        src = src[src["ok"].to_numpy(bool)]
+    src = paid_rows(ctx) if rows is None else rows
     cites = citations(months.rename(columns={"person_id": "subject_id"}),
                       src.rename(columns={"person_id": "subject_id"}),
                       on=["subject_id", "subsidy", "period"], group=["subject_id", "subsidy"])
