@@ -76,8 +76,11 @@ def test_findings_match_truth(demo):
     t = table.set_index("rule_id")
     for rule_id in CORE_RULES:
         assert t.loc[rule_id, "truth"] >= 5, rule_id
-        assert t.loc[rule_id, "recall"] >= 0.98, (rule_id, t.loc[rule_id].to_dict())
-        assert t.loc[rule_id, "precision"] >= 0.95, (rule_id, t.loc[rule_id].to_dict())
+    # every rule of the catalogue, the minimum over rules (not the average)
+    from onecard.rules.catalogue import catalogue_frame
+    assert set(catalogue_frame()["rule_id"]) <= set(t.index)
+    assert pd.to_numeric(t["recall"]).min() >= 0.98, t[t["recall"] < 0.98]
+    assert pd.to_numeric(t["precision"]).min() >= 0.95, t[t["precision"] < 0.95]
     assert decoy_hits == 0
     # the analysis is district-wide: findings exist outside the two reported townships
     assert set(findings["township"].dropna()) - set(TOWNSHIPS)

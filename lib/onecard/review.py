@@ -222,3 +222,60 @@ def recon_summary(run: Run, township: str | None = None) -> pd.DataFrame:
         "实发金额(元)": g["paid_fen"] / 100, "差额(元)": (g["paid_fen"] - g["due_fen"]) / 100,
         "失败或退回笔数": g["failed_n"],
     })
+
+
+ROLE_ZH = {"beneficiary": "补贴对象", "holder": "持卡人", "official": "公职人员/村干部",
+           "guardian": "监护人", "relative": "亲属"}
+
+
+def ring_members_for(run: Run, ring_id: str, audience: str = "internal") -> pd.DataFrame:
+    """Members of one ring: ``姓名, 身份证号, 街道, 村(社区), 户, 角色, 标记`` (masked for public)."""
+    m = run.analysis.network_table("ring_members")
+    if m.empty:
+        return m
+    m = m[m["ring_id"] == ring_id]
+    if audience == "public":
+        from .report.mask import mask_frame
+        m = mask_frame(m)
+    return pd.DataFrame({"姓名": m["name"], "身份证号": m["person_id"], "街道": m["township"],
+                         "村(社区)": m["village"], "户": m["household"],
+                         "角色": m["role"].map(ROLE_ZH).fillna(m["role"]),
+                         "标记": m["flags"]}).reset_index(drop=True)
+
+
+def export_township_graphs(run: Run, township: str, folder: Path,
+                           audience: str = "internal") -> list[Path]:
+    """Write the township's graph and each of its rings as GraphML and GEXF (Gephi, i2).
+
+    Files: ``folder/<township>.graphml|.gexf`` and ``folder/rings/<ring_id>.graphml|.gexf``.
+    Returns the written paths; empty when the network was not loaded.
+    """
+    net = run.analysis.network
+    if net is None or not hasattr(net, "graph"):
+        return []
+    from .graph import export_graph
+
+    folder = Path(folder)
+    (folder / "rings").mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in ("graphml", "gexf"):
+        written.append(export_graph(net, folder / f"{township}.{fmt}", township=township,
+                                    fmt=fmt, audience=audience))
+        for rid in rings_for(run, township).get("ring_id", pd.Series(dtype=str)):
+            written.append(export_graph(net, folder / "rings" / f"{rid}.{fmt}", ring_id=rid,
+                                        fmt=fmt, audience=audience))
+    return written
+
+
+DAMAGE_REASONS = ("id_precision_lost", "account_precision_lost")
+
+
+def damaged_rows(run: Run) -> pd.DataFrame:
+    """Rows whose ID or card number Excel stored as a number (digits lost): ``文件, 工作表, 行,
+    表, 原因, 原始值``. They are data-quality problems needing a clean re-export, never
+    findings (REAL_WORLD_CASES B01)."""
+    q = run.quarantine
+    q = q[q["reason"].isin(DAMAGE_REASONS)]
+    return pd.DataFrame({"文件": q["file"], "工作表": q["sheet"], "行": q["row"],
+                         "表": q["table"].map(lambda t: TABLE_LABELS.get(t, t)),
+                         "原因": q["reason"].map(REASON_ZH), "原始值": q["detail"]}).reset_index(drop=True)

@@ -148,9 +148,16 @@ def _ipc_kernel_manager():
         def __init__(self, **kwargs):
             import tempfile
 
+            self._folder = Path(tempfile.mkdtemp(prefix="onecard-kernel-"))
             kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="onecard-kernel-")) / "k"))
+            kwargs.setdefault("ip", str(self._folder / "k"))
             super().__init__(**kwargs)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # The kernel's own log (e.g. its shutdown chatter) goes to a file beside its
+            # sockets, not to the investigator's terminal; errors reach us through papermill.
+            kw.setdefault("stderr", open(self._folder / "kernel.log", "ab"))  # noqa: SIM115
+            await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return _IPCKernelManager
 

@@ -120,6 +120,9 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
               to_data_uri(monthly_payments_chart(review.monthly_payments(run, township),
                                                  f"{township}各月成功发放金额（元）"))]
     ring_figs = _ring_drawings(run, rings.head(3), audience)
+    for fig in ring_figs:
+        fig["members"] = review.ring_members_for(run, fig["ring_id"], audience).to_dict("records")
+    graphs = review.export_township_graphs(run, township, out_dir / "graph", audience)
     context = {
         "township": township, "audience": audience, "audience_label": AUDIENCES[audience],
         "period": run.period, "run_id": run.analysis.meta.get("run_id", ""),
@@ -128,8 +131,9 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
         "titles": dict(zip(by_rule["rule_id"], by_rule["title_zh"])),
         "findings_total": len(findings), "max_rows": max_rows, "headers": FINDINGS_HEADERS_ZH,
         "rings": rings.head(20).astype(object).where(rings.head(20).notna(), None).to_dict("records"),
-        "ring_figs": ring_figs, "charts": charts,
+        "ring_figs": ring_figs, "charts": charts, "graph_files": len(graphs),
         "quality": review.data_quality(run).to_dict("records"),
+        "damaged": review.damaged_rows(run).to_dict("records"),
         "not_checked": review.not_checked(run).to_dict("records"),
         "parameters": parameters or {},
     }
@@ -139,6 +143,8 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     write_pdf(html, paths["pdf"])
     export_findings(findings, out_dir, audience)
     paths.update(csv=out_dir / "findings.csv", xlsx=out_dir / "findings.xlsx")
+    if graphs:
+        paths["graph"] = out_dir / "graph"
     return paths
 
 
@@ -180,6 +186,7 @@ def render_district_summary(run, out_dir: Path, parameters: dict | None = None) 
         "metrics_columns": [c for c in metrics.columns],
         "metrics": metrics.astype(object).where(metrics.notna(), None).to_dict("records"),
         "quality": review.data_quality(run).to_dict("records"),
+        "damaged": review.damaged_rows(run).to_dict("records"),
         "not_checked": review.not_checked(run).to_dict("records"),
         "townships": (run.manifest or {}).get("townships", []),
         "parameters": parameters or {},
