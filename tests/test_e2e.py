@@ -107,7 +107,7 @@ def test_report_content(demo):
 
     township = TOWNSHIPS[1]
     html = (demo["run"] / township / "review.html").read_text(encoding="utf-8")
-    assert f"township = {township}" in html
+    assert f"街道(乡镇) = {township}" in html and "版本 = 内部核查版" in html
     assert "import pandas" not in html and "IntSlider(" not in html
     assert "疑点" in html and "数据质量" in html and "<img" in html
     findings = pd.read_csv(demo["run"] / township / "findings.csv", dtype=str, encoding="utf-8-sig")

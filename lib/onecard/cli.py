@@ -49,11 +49,10 @@ def cmd_intake(args) -> int:
 def cmd_run(args) -> int:
     from .runner import run
 
-    _out(f"开始核查：数据 {args.data} → 运行目录 {args.out}")
     result = run(args.data, args.out, township_names=args.township, period=args.period,
                  policy_path=args.policy, workers=args.workers, audience=args.audience,
                  rules_path=args.rules, progress=not args.quiet,
-                 townships_path=args.townships_file)
+                 townships_path=args.townships_file, say=_out)
     m = result.manifest
     _out(f"运行编号：{m['run_id']}")
     _out(f"疑点合计：{m['findings']['total']} 条 → {Path(args.out) / 'findings.xlsx'}")
@@ -101,10 +100,35 @@ def cmd_rules(args) -> int:
     return 0
 
 
+#: argparse's English phrases -> Chinese, so a mistyped command is answered in Chinese too.
+ARGPARSE_ZH = [
+    ("the following arguments are required", "缺少必需的参数"),
+    ("unrecognized arguments", "无法识别的参数"),
+    ("invalid choice", "无效的选项"),
+    ("choose from", "可选"),
+    ("expected one argument", "需要一个值"),
+    ("expected at least one argument", "至少需要一个值"),
+    ("invalid int value", "不是有效的整数"),
+    ("invalid float value", "不是有效的数字"),
+    ("argument ", "参数 "),
+]
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """ArgumentParser whose error messages are Chinese (exit status 2, no traceback)."""
+
+    def error(self, message):
+        for en, zh in ARGPARSE_ZH:
+            message = message.replace(en, zh)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER_ERROR, f"参数错误：{message}\n用 {self.prog} -h 查看帮助。\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="onecard", description="一卡通专项治理核查工作台")
+    p = ChineseArgumentParser(prog="onecard", description="一卡通专项治理核查工作台")
     p.add_argument("-v", "--verbose", action="store_true", help="输出详细日志")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=ChineseArgumentParser,
+                           title="命令")
 
     s = sub.add_parser("synth", help="生成演示街道数据（含答案）")
     s.add_argument("--out", required=True, help="输出目录")

@@ -19,7 +19,8 @@ from .findings import yuan
 from .schema import TABLE_LABELS
 
 __all__ = ["Run", "load_run", "township_overview", "data_quality", "findings_for",
-           "findings_by_rule", "monthly_payments", "recon_summary", "rings_for", "not_checked", "SEVERITY_ZH",
+           "findings_by_rule", "monthly_payments", "recon_summary", "metrics_display",
+           "data_quality_by_table", "damaged_rows", "ring_members_for", "export_township_graphs", "rings_for", "not_checked", "SEVERITY_ZH",
            "REASON_ZH"]
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -150,15 +151,27 @@ def township_overview(run: Run, township: str | None = None) -> dict:
 
 
 def monthly_payments(run: Run, township: str | None = None) -> pd.DataFrame:
-    """Successful payments per month and subsidy: ``period, subsidy, persons, paid_fen``."""
-    p = _in_township(run.payouts, township)
-    if "status" in p.columns:
-        p = p[p["status"].fillna("paid") == "paid"]
-    month = p["period"] if "period" in p.columns else p["paid_month"]
-    g = (p.assign(_m=month.astype("string"))
-          .groupby(["_m", "subsidy"], dropna=True)
-          .agg(persons=("person_id", "nunique"), paid_fen=("amount", "sum"))
-          .reset_index().rename(columns={"_m": "period"}))
+    """Successful payments per month and subsidy: ``period, subsidy, persons, paid_fen``.
+
+    Read from the reconciliation, so subsidy names are the policy's canonical names
+    (aliases such as 护理补贴 folded) and back-pay counts for the month it is for.
+    Falls back to the raw payouts when the reconciliation did not run.
+    """
+    rec = run.analysis.recon
+    if rec is not None and not rec.empty:
+        r = _in_township(rec, township)
+        r = r[r["paid_fen"].fillna(0) > 0]
+        g = (r.assign(period=r["period"].astype("string"))
+              .groupby(["period", "subsidy"]).agg(persons=("person_id", "nunique"),
+                                                   paid_fen=("paid_fen", "sum")).reset_index())
+    else:
+        p = _in_township(run.payouts, township)
+        if "status" in p.columns:
+            p = p[p["status"].fillna("paid") == "paid"]
+        month = p["period"] if "period" in p.columns else p["paid_month"]
+        g = (p.assign(period=month.astype("string"))
+              .groupby(["period", "subsidy"], dropna=True)
+              .agg(persons=("person_id", "nunique"), paid_fen=("amount", "sum")).reset_index())
     g["paid_fen"] = g["paid_fen"].astype("int64")
     return g.sort_values(["period", "subsidy"]).reset_index(drop=True)
 
@@ -279,3 +292,50 @@ def damaged_rows(run: Run) -> pd.DataFrame:
     return pd.DataFrame({"文件": q["file"], "工作表": q["sheet"], "行": q["row"],
                          "表": q["table"].map(lambda t: TABLE_LABELS.get(t, t)),
                          "原因": q["reason"].map(REASON_ZH), "原始值": q["detail"]}).reset_index(drop=True)
+
+
+def metrics_display(run: Run) -> pd.DataFrame:
+    """Township metrics formatted for reading: rates as percentages, money in yuan,
+    yes/no columns as 是/空. Empty when the metrics stage did not run."""
+    m = run.analysis.metrics
+    if m is None or m.empty:
+        return pd.DataFrame()
+    out = m.copy()
+    if "享受率" in out:
+        out["享受率"] = out["享受率"].map(lambda v: "" if pd.isna(v) else f"{100 * float(v):.1f}%")
+    if "疑点金额（分）" in out:
+        at = out.columns.get_loc("疑点金额（分）")
+        out.insert(at, "疑点金额（元）", out.pop("疑点金额（分）").map(lambda v: "" if pd.isna(v) else yuan(v)))
+    for col in ("每千名受益人疑点数", "每千名受益人疑点金额（元）"):
+        if col in out:
+            out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{float(v):,.1f}")
+    for col in ("零报送", "抽查重点"):
+        if col in out:
+            out[col] = out[col].map(lambda v: "是" if v is True or v == 1 else "")
+    if "自查上报问题数" in out:
+        out["自查上报问题数"] = out["自查上报问题数"].map(lambda v: "未报" if pd.isna(v) else str(int(v)))
+    return out.astype(object).where(out.notna(), "")
+
+
+def data_quality_by_table(run: Run) -> pd.DataFrame:
+    """Intake totals per table (all files): ``表, 文件数, 读入行, 接收行, 隔离行, 隔离原因``.
+
+    The per-file list is in the district summary and ``intake/intake.json``; township
+    reports show this short form.
+    """
+    rows: dict[str, dict] = {}
+    for f in run.intake_summary.get("files", []):
+        t = TABLE_LABELS.get(f.get("table"), f.get("table"))
+        r = rows.setdefault(t, {"表": t, "文件": set(), "读入行": 0, "接收行": 0, "隔离行": 0, "_r": {}})
+        r["文件"].add(f.get("file"))
+        r["读入行"] += f.get("rows_read") or 0
+        r["接收行"] += f.get("rows_accepted") or 0
+        r["隔离行"] += f.get("rows_quarantined") or 0
+        for k, v in (f.get("quarantined_by_reason") or {}).items():
+            r["_r"][k] = r["_r"].get(k, 0) + v
+    out = []
+    for r in rows.values():
+        out.append({"表": r["表"], "文件数": len(r["文件"]), "读入行": r["读入行"], "接收行": r["接收行"],
+                    "隔离行": r["隔离行"],
+                    "隔离原因": "；".join(f"{REASON_ZH.get(k, k)} {v}行" for k, v in r["_r"].items() if v)})
+    return pd.DataFrame(out, columns=["表", "文件数", "读入行", "接收行", "隔离行", "隔离原因"])

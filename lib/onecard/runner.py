@@ -241,7 +241,8 @@ def _input_files(data: Path) -> list[dict]:
 def run(data: str | Path, out: str | Path, township_names: list[str] | None = None,
         period: str | None = None, policy_path: str | Path | None = None, workers: int = 2,
         audience: str = "internal", rules_path: str | Path | None = None,
-        progress: bool = True, townships_path: str | Path | None = None) -> RunResult:
+        progress: bool = True, townships_path: str | Path | None = None,
+        say=None) -> RunResult:
     """Run the district review end to end (see module docstring for the folder).
 
     Parameters
@@ -260,6 +261,8 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
         Notebooks executed in parallel.
     audience : {"internal", "public"}
         ``public`` masks IDs, accounts and phones in reports and exports.
+    say : callable, optional
+        Receives one Chinese line per stage (the CLI prints them).
     townships_path : path, optional
         Township parameters (default ``parameters/townships/caidian.yaml``): the
         self-reported problem counts used to name spot-check targets.
@@ -297,6 +300,9 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     for nb in (TOWNSHIP_NOTEBOOK, SUMMARY_NOTEBOOK):
         check_parameters_cell(nb)
     out.mkdir(parents=True, exist_ok=True)
+    tell = say or (lambda _msg: None)
+    tell(f"开始核查：数据 {data} → 运行目录 {out}")
+    tell("1/4 读入数据（识别表、映射表头、隔离问题行）…")
 
     t0 = time.perf_counter()
     inputs = _input_files(data)
@@ -332,6 +338,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
                        f"已读取的表：{'、'.join(sorted(intake.tables)) or '无'}；详见 {out / 'intake' / 'intake.json'}。")
 
     t0 = time.perf_counter()
+    tell("2/4 全区分析（逐人逐月对账、规则、关系网络）…")
     reported = township_params.dropna(subset=["self_reported"])
     result = analyse(intake.tables, policy, (start, end), params=params, run_id=run_id,
                      quarantine=intake.quarantine,
@@ -353,6 +360,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     write_manifest()
 
     t0 = time.perf_counter()
+    tell(f"3/4 生成 {len(names)} 个街道(乡镇)的核查报告…")
     status = {t["township"]: t for t in manifest["townships"]}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {}
@@ -383,6 +391,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     write_manifest()
 
     t0 = time.perf_counter()
+    tell("4/4 生成全区汇总…")
     try:
         execute_notebook(SUMMARY_NOTEBOOK, out / "district_summary.ipynb",
                          {"run_dir": str(out.resolve())})

@@ -223,7 +223,8 @@ def _mark_duplicates(frame: pd.DataFrame, entries: dict, qrows: list[dict]) -> p
     return frame.loc[~dup].reset_index(drop=True)
 
 
-def intake_path(path: str | Path, headers_file: str | Path | None = None) -> IntakeResult:
+def intake_path(path: str | Path, headers_file: str | Path | None = None,
+                require_payouts: bool = True) -> IntakeResult:
     """Read a data folder (or one file) into canonical tables.
 
     Parameters
@@ -243,7 +244,7 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None) -> Int
         Single-file mode: the file cannot be read or recognised (all problems
         of the file in one message).
     RunError
-        Folder mode: no readable payouts.
+        Folder mode with ``require_payouts``: no readable payouts.
 
     Examples
     --------
@@ -296,7 +297,14 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None) -> Int
         entries = {(e["file"], e["sheet"]): e for e in summary["files"]}
         tables["payouts"] = _mark_duplicates(tables["payouts"], entries, qrows)
     summary["tables"] = {k: int(len(v)) for k, v in tables.items()}
-    if not single and "payouts" not in tables:
+    seen, unique = set(), []
+    for k in summary["skipped"]:  # a file can be reported once per reader attempt
+        key = (k.get("file"), k.get("sheet") or "")
+        if key not in seen:
+            seen.add(key)
+            unique.append(k)
+    summary["skipped"] = unique
+    if require_payouts and not single and "payouts" not in tables:
         why = "；".join(f"{u['file']}：{u['reason']}" for u in summary["unreadable"][:5])
         raise RunError(f"数据目录 {root} 中没有可读取的一卡通发放明细（payouts）。"
                        f"至少需要一个包含身份证号、金额、补贴项目、所属期或发放年月列的文件。" + (f"无法读取的文件：{why}" if why else ""))
@@ -316,8 +324,14 @@ def summary_text(result: IntakeResult) -> str:
     by = Counter(result.quarantine["reason"]) if len(result.quarantine) else {}
     if by:
         lines.append("隔离原因：" + "，".join(f"{k} {v}" for k, v in by.items()))
+    for k in s["skipped"]:
+        sheet = f" 工作表「{k['sheet']}」" if k.get("sheet") else ""
+        lines.append(f"跳过 {k['file']}{sheet}：{k.get('reason', '')}")
     for u in s["unreadable"]:
         lines.append(f"无法读取 {u['file']}：{u['reason']}")
+    if "payouts" not in s["tables"]:
+        lines.append("注意：没有找到一卡通发放明细（payouts）。正式核查（onecard run）至少需要一个包含"
+                     "身份证号、金额、补贴项目、所属期或发放年月列的发放明细文件。")
     lines.extend(unmapped_hint(s))
     return "\n".join(lines)
 
@@ -361,12 +375,14 @@ def cli_intake(path: str | Path, out: str | Path) -> int:
 
     Returns 0 on success, 2 on a user error (message printed, no traceback).
     """
+    import sys
+
     try:
-        result = intake_path(path)
+        result = intake_path(path, require_payouts=False)
         result.write(out)
     except WorkbenchError as exc:
-        print(f"错误：{exc}")  # noqa: T201 - CLI entry point
+        sys.stderr.write(f"错误：{exc}\n")
         return 2
-    print(summary_text(result))  # noqa: T201 - CLI entry point
-    print(f"已写入 {out}")  # noqa: T201
+    sys.stdout.write(summary_text(result) + "\n")
+    sys.stdout.write(f"已写入 {out}\n")
     return 0

@@ -11,6 +11,7 @@ import io
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from .fonts import use_cjk_font
 
@@ -28,6 +29,7 @@ def findings_by_rule_chart(by_rule: pd.DataFrame, title: str = "各类疑点数�
         for y, v in enumerate(data["findings"]):
             ax.text(v, y, f" {v}", va="center", fontsize=8)
         ax.set_xlabel("疑点数（条）")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -55,14 +57,16 @@ def monthly_payments_chart(monthly: pd.DataFrame, title: str = "各月成功发�
     return fig
 
 
-def townships_chart(metrics: pd.DataFrame, value: str, label: str, title: str):
-    """Bar chart of one metric per township (``township`` + ``value`` columns)."""
+def townships_chart(metrics: pd.DataFrame, value: str, label: str, title: str,
+                    name_column: str = "街道（乡镇）"):
+    """Bar chart of one metric per township (``name_column`` + ``value`` columns)."""
     use_cjk_font()
     data = metrics.sort_values(value, ascending=False)
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    ax.bar(data["township"], data[value], color="#3b6fb5")
+    ax.bar(data[name_column], data[value].astype(float), color="#3b6fb5")
     ax.set_ylabel(label)
     ax.set_title(title)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", labelrotation=60, labelsize=7)
     fig.tight_layout()
     return fig

@@ -132,10 +132,10 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
         "findings_total": len(findings), "max_rows": max_rows, "headers": FINDINGS_HEADERS_ZH,
         "rings": rings.head(20).astype(object).where(rings.head(20).notna(), None).to_dict("records"),
         "ring_figs": ring_figs, "charts": charts, "graph_files": len(graphs),
-        "quality": review.data_quality(run).to_dict("records"),
+        "quality_by_table": review.data_quality_by_table(run).to_dict("records"),
         "damaged": review.damaged_rows(run).to_dict("records"),
         "not_checked": review.not_checked(run).to_dict("records"),
-        "parameters": parameters or {},
+        "parameters": _parameters_zh(parameters or {}),
     }
     html = render_html("township_review.html.j2", context)
     paths = {"html": out_dir / "review.html", "pdf": out_dir / "review.pdf"}
@@ -146,6 +146,25 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     if graphs:
         paths["graph"] = out_dir / "graph"
     return paths
+
+
+PARAMETER_LABELS = {"township": "街道(乡镇)", "audience": "版本", "max_rows": "报告最多列出疑点",
+                    "run_dir": "运行目录", "period": "核查期间"}
+AUDIENCE_SHORT = {"internal": "内部核查版", "public": "公开版"}
+
+
+def _parameters_zh(parameters: dict) -> dict:
+    """The notebook parameters actually used, with Chinese labels (stamped on the report, B25)."""
+    out = {}
+    for key, value in parameters.items():
+        if key == "run_dir":
+            value = Path(str(value)).name
+        if key == "audience":
+            value = AUDIENCE_SHORT.get(value, value)
+        if key == "max_rows":
+            value = f"{value} 条"
+        out[PARAMETER_LABELS.get(key, key)] = value
+    return out
 
 
 def _ring_drawings(run, rings: pd.DataFrame, audience: str) -> list[dict]:
@@ -176,20 +195,21 @@ def render_district_summary(run, out_dir: Path, parameters: dict | None = None) 
     metrics = run.analysis.metrics
     by_rule = review.findings_by_rule(run)
     charts = [to_data_uri(findings_by_rule_chart(by_rule, "全区各类疑点数量"))]
-    if not metrics.empty and "findings" in metrics.columns:
-        charts.append(to_data_uri(townships_chart(metrics, "findings", "疑点数（条）",
+    if not metrics.empty and "疑点数" in metrics.columns:
+        charts.append(to_data_uri(townships_chart(metrics, "疑点数", "疑点数（条）",
                                                   "各街道(乡镇)疑点数量")))
+    shown = review.metrics_display(run)
     context = {
         "period": run.period, "run_id": run.analysis.meta.get("run_id", ""),
         "policy": run.analysis.meta.get("policy", {}), "overview": review.township_overview(run),
         "by_rule": by_rule.to_dict("records"), "charts": charts,
-        "metrics_columns": [c for c in metrics.columns],
-        "metrics": metrics.astype(object).where(metrics.notna(), None).to_dict("records"),
+        "metrics_columns": list(shown.columns),
+        "metrics": shown.to_dict("records"),
         "quality": review.data_quality(run).to_dict("records"),
         "damaged": review.damaged_rows(run).to_dict("records"),
         "not_checked": review.not_checked(run).to_dict("records"),
         "townships": (run.manifest or {}).get("townships", []),
-        "parameters": parameters or {},
+        "parameters": _parameters_zh(parameters or {}),
     }
     html = render_html("district_summary.html.j2", context)
     paths = {"html": out_dir / "district_summary.html", "pdf": out_dir / "district_summary.pdf"}
