@@ -46,8 +46,10 @@ def score(findings: pd.DataFrame, truth: pd.DataFrame, decoys: pd.DataFrame | No
     Returns
     -------
     table : DataFrame
-        ``rule_id, truth, found, TP, FN, FP, recall, precision`` (recall NA
-        without truth rows, precision NA without findings).
+        ``rule_id, truth, found, TP, FN, FP, matched, recall, precision``: TP and FN
+        count truth rows (found / missed), FP and ``matched`` count findings
+        (``found = matched + FP``; one truth row may be matched by several findings,
+        e.g. one per subsidy). Recall NA without truth rows, precision NA without findings.
     decoy_hits : int
     matched : Series of bool
         Aligned with ``findings``: the finding matches a truth row.
@@ -81,7 +83,7 @@ def score(findings: pd.DataFrame, truth: pd.DataFrame, decoys: pd.DataFrame | No
         tr, fr = t_ok[t["rule_id"] == rid], f_ok[f["rule_id"] == rid]
         tp, fp = int(tr.sum()), int((~fr).sum())
         rows.append({"rule_id": rid, "truth": len(tr), "found": len(fr), "TP": tp,
-                     "FN": len(tr) - tp, "FP": fp,
+                     "FN": len(tr) - tp, "FP": fp, "matched": len(fr) - fp,
                      "recall": round(tp / len(tr), 4) if len(tr) else pd.NA,
                      "precision": round((len(fr) - fp) / len(fr), 4) if len(fr) else pd.NA})
     decoy_hits = 0
