@@ -51,6 +51,10 @@ def test_run_folder_layout(demo):
         assert key in manifest
     assert manifest["parameters"]["townships"] == TOWNSHIPS
     assert [t["status"] for t in manifest["townships"]] == ["ok", "ok"]
+    # every rule ran: none missing a table in the demo, none raised
+    assert all(r["checked"] and not r["error"] for r in manifest["rules"]), [
+        (r["rule_id"], r["error"] or r["missing_tables"]) for r in manifest["rules"]
+        if not r["checked"] or r["error"]]
     assert all(len(f["sha256"]) == 64 for f in manifest["inputs"])
     assert manifest["policy"]["files"][0]["path"].endswith("hubei.yaml")
     for entry in manifest["intake"]["files"]:

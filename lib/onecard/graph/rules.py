@@ -100,11 +100,26 @@ def shared_identifier_ring(ctx) -> pd.DataFrame:
         rows = paid[paid["person_id"].isin(members) & paid["account_no"].isin(accts)]
         card_rows = cards[text(cards, "account_no").isin(accts)] if cards is not None else None
         rows = rows.assign(township=r.township, village=r.village)
-        parts = (f"不相关户{r.households}户、人员{r.persons}人、经共用账户发放{yuan(r.money_fen)}元、"
+        # name only identifiers really shared: an account paid into for, or held by, two or
+        # more members; the ring's other accounts are each member's own (linked via a phone)
+        per_acct = rows.groupby("account_no")["person_id"].nunique()
+        shared_accts = set(per_acct[per_acct >= 2].index)
+        if card_rows is not None and len(card_rows):
+            held = card_rows.assign(_a=text(card_rows, "account_no"), _h=text(card_rows, "holder_id"))
+            held = held[held["_h"].isin(members)]
+            paid_for = rows.groupby("account_no")["person_id"].unique()
+            shared_accts |= {a for a, h in zip(held["_a"], held["_h"])
+                             if set(paid_for.get(a, ())) - {h}}
+        accts = [a for a in accts if a in shared_accts]
+        if card_rows is not None and len(card_rows) and "phone" in card_rows:
+            per_phone = card_rows.assign(_p=text(card_rows, "phone"), _a=text(card_rows, "account_no")) \
+                .groupby("_p")["_a"].nunique()
+            phones = [p for p in phones if per_phone.get(p, 0) >= 2]
+        parts = (f"不相关户{r.households}户、人员{r.persons}人、经关联账户发放{yuan(r.money_fen)}元、"
                  f"跨户共用地址{r.shared_addresses}处、死亡/迁出/不在库{r.status_members}人、"
                  f"公职人员或其亲属{r.officials}人、同一经办人同日开卡{r.bulk_opened}张")
         link = "、".join(filter(None, ["共用账户" + "、".join(accts[:3]) if accts else "",
-                                        "预留手机号" + "、".join(phones[:3]) if phones else ""]))
+                                        "银行卡预留同一手机号" + "、".join(phones[:3]) if phones else ""]))
         ev = (f"来自{r.households}户的{r.persons}名补贴对象通过{link}相互关联，"
               f"关联圈评分{r.score:.1f}（{parts}），属疑点待核实。")
         f = _finding(rows, "ring", r.ring_id, members, ev, r.money_fen, extra_rows=card_rows)
