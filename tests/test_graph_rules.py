@@ -162,3 +162,21 @@ def test_empty_in_empty_out_and_no_mutation(rule_id):
     assert run(rule_id, **tables).empty
     for k in tables:
         assert tables[k].equals(before[k])
+
+
+def test_ring_evidence_names_only_identifiers_really_shared():
+    """Three households, each with its own card, whose cards carry one reserved phone:
+    the evidence names the shared phone, not the members' own accounts as 共用账户."""
+    from onecard.graph.rules import shared_identifier_ring
+    from graph_fixtures import ctx, frame, pay, pid
+
+    people = [pid(i) for i in (1, 2, 3)]
+    accts = ["6228480000000000011", "6228480000000000029", "6228480000000000037"]
+    payouts = frame("payouts", [pay(p, a) for p, a in zip(people, accts)])
+    cards = frame("cards", [{"account_no": a, "holder_id": p, "holder_name": f"人{p[-4:]}",
+                             "phone": "13900000003", "bank": "中国农业银行"}
+                            for p, a in zip(people, accts)])
+    out = shared_identifier_ring(ctx(payouts=payouts, cards=cards))
+    assert len(out) == 1
+    ev = out.loc[0, "evidence"]
+    assert "银行卡预留同一手机号13900000003" in ev and "共用账户" not in ev
