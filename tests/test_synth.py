@@ -73,18 +73,18 @@ def test_files_formats_and_headers(demo):
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in n) for n in names)
     gbk = pd.read_csv(out / "发放明细_2021年_开发区及乡场.csv", encoding="gbk", dtype=str)
     assert "证件号码" in gbk.columns and gbk["补贴金额"].str.endswith("元").any()
-    roster = pd.read_excel(out / "残疾人基础信息.xlsx", header=2, dtype=str)
+    roster = pd.read_excel(out / "残疾人基础信息.xlsx", header=2, dtype=str, engine="calamine")
     assert "公民身份号码" in roster.columns
-    pay20 = pd.read_excel(out / "一卡通发放明细_2020年.xlsx", sheet_name=None, header=None, dtype=str)
+    pay20 = pd.read_excel(out / "一卡通发放明细_2020年.xlsx", sheet_name=None, header=None, dtype=str, engine="calamine")
     assert len(pay20) == 17  # one sheet per township unit
-    xls = pd.read_excel(next(out.glob("一卡通发放明细_2021年_*.xls")), dtype=str)
+    xls = pd.read_excel(next(out.glob("一卡通发放明细_2021年_*.xls")), dtype=str, engine="calamine")
     assert {"公民身份号码", "实发金额", "手续费"} <= set(xls.columns)
     assert summary["rows"]["payouts"] > 10_000
 
 
 def test_all_townships_ids_and_cards(demo):
     out, truth_dir, _ = demo
-    roster = pd.read_excel(out / "残疾人基础信息.xlsx", header=2, dtype=str).iloc[:-1]
+    roster = pd.read_excel(out / "残疾人基础信息.xlsx", header=2, dtype=str, engine="calamine").iloc[:-1]
     assert set(roster["所属街道"]) == set(reference.townships()["name"])
     truth = _read(truth_dir / "truth.csv")
     invalid = set(truth.loc[truth["rule_id"] == "INVALID_ID", "subject_id"])
@@ -99,7 +99,7 @@ def test_all_townships_ids_and_cards(demo):
             assert ric.calc_check_digit(pid) == pid[17], pid  # takes the full 18 chars
     old = ids[ids.str[:6] == "420121"]
     assert len(old) and (old.str[6:10].astype(int) < 1992).all()
-    cards = pd.read_excel(out / "一卡通账户信息.xlsx", dtype=str).iloc[:-1]
+    cards = pd.read_excel(out / "一卡通账户信息.xlsx", dtype=str, engine="calamine").iloc[:-1]
     assert cards["银行账号"].map(luhn_ok).all()
 
 
@@ -111,8 +111,8 @@ def test_deterministic(demo, tmp_path):
         assert (truth_dir / name).read_bytes() == (Path(str(again) + "_truth") / name).read_bytes()
     for name in ("发放明细_2021年_开发区及乡场.csv", "亲属关系.csv", "户籍迁出名单.csv"):
         assert (out / name).read_bytes() == (again / name).read_bytes()
-    a = pd.read_excel(out / "残疾人基础信息.xlsx", dtype=str)
-    b = pd.read_excel(again / "残疾人基础信息.xlsx", dtype=str)
+    a = pd.read_excel(out / "残疾人基础信息.xlsx", dtype=str, engine="calamine")
+    b = pd.read_excel(again / "残疾人基础信息.xlsx", dtype=str, engine="calamine")
     pd.testing.assert_frame_equal(a, b)
     s = json.loads((Path(str(again) + "_truth") / "summary.json").read_text(encoding="utf-8"))
     assert s["anomalies"] == json.loads((truth_dir / "summary.json").read_text(encoding="utf-8"))["anomalies"]

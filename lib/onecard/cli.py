@@ -114,8 +114,25 @@ ARGPARSE_ZH = [
 ]
 
 
+class ChineseHelpFormatter(argparse.HelpFormatter):
+    """Help text with a Chinese usage prefix."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
 class ChineseArgumentParser(argparse.ArgumentParser):
-    """ArgumentParser whose error messages are Chinese (exit status 2, no traceback)."""
+    """ArgumentParser whose usage, help headings and error messages are Chinese
+    (exit status 2, no traceback)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", ChineseHelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                          help="显示本帮助并退出")
 
     def error(self, message):
         for en, zh in ARGPARSE_ZH:

@@ -114,7 +114,7 @@ def findings_by_rule(run: Run, township: str | None = None) -> pd.DataFrame:
     out = status.merge(counts, on="rule_id", how="left")
     out["findings"] = out["findings"].fillna(0).astype(int)
     out["amount_fen"] = out["amount_fen"].fillna(0).astype("int64")
-    return out
+    return out.sort_values(["clause", "rule_id"], kind="stable").reset_index(drop=True)
 
 
 def not_checked(run: Run) -> pd.DataFrame:

@@ -19,18 +19,19 @@ from .fonts import use_cjk_font
 def findings_by_rule_chart(by_rule: pd.DataFrame, title: str = "各类疑点数量"):
     """Horizontal bar chart of findings per rule (``title_zh``, ``findings`` columns)."""
     use_cjk_font()
-    data = by_rule[by_rule["findings"] > 0].sort_values("findings")
-    fig, ax = plt.subplots(figsize=(7.5, max(2.2, 0.32 * len(data) + 1)))
+    data = by_rule[by_rule["findings"] > 0].sort_values("findings").tail(15)
+    fig, ax = plt.subplots(figsize=(7.5, min(5.0, max(2.2, 0.28 * len(data) + 1))))
     if data.empty:
         ax.text(0.5, 0.5, "本范围内未发现疑点", ha="center", va="center", fontsize=12)
         ax.set_axis_off()
     else:
         ax.barh(data["title_zh"], data["findings"], color="#b5523b")
+        ax.tick_params(axis="y", labelsize=9)
         for y, v in enumerate(data["findings"]):
             ax.text(v, y, f" {v}", va="center", fontsize=8)
         ax.set_xlabel("疑点数（条）")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(title)
+    ax.set_title(title if len(by_rule[by_rule["findings"] > 0]) <= 15 else title + "（前15类）")
     fig.tight_layout()
     return fig
 

@@ -62,6 +62,9 @@ def write_xlsx(frames: dict[str, pd.DataFrame] | pd.DataFrame, path: Path,
         cols = list(safe.columns)
         for i, _ in enumerate(cols, start=1):
             ws.column_dimensions[get_column_letter(i)].width = 18
+        ws.freeze_panes = "A2"
+        if cols:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{len(safe) + 1}"
         ws.append([(headers or {}).get(c, c) for c in cols])
         numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in cols]
         for row in safe.itertuples(index=False, name=None):
