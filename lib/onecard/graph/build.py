@@ -36,7 +36,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .params import load_graph_params
 
 LINK_KINDS = ("paid_into", "holds", "official_account", "reserved_phone", "official_phone")
 EDGE_COLUMNS = ["u", "v", "kind", "source", "first", "last", "amount_fen", "n_rows", "rows", "link"]

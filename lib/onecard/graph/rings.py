@@ -32,7 +32,6 @@ Weights are ``score_weights`` in ``parameters/graph.yaml`` (defaults 10, 2, 5,
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..findings import ring_id as make_ring_id

@@ -1,0 +1,132 @@
+"""Executing notebook templates with papermill, safely in parallel.
+
+- ``check_parameters_cell``: a template must have exactly one ``parameters`` cell (B25).
+- ``execute_notebook``: kernel ``python3`` of this interpreter (B26), over local IPC
+  sockets in a private temp folder so parallel kernels never race for TCP ports
+  (B27); no papermill ``cwd`` (it ``os.chdir``s the whole process, which races
+  between threads); a kernel that dies before its first cell is retried; a failed
+  cell is named in the error; the output notebook's size is capped (B31).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .errors import RunError
+from .log import logger
+
+KERNEL = "python3"
+CELL_TIMEOUT_S = 900
+NOTEBOOK_SIZE_LIMIT = 20 * 1024 * 1024
+
+
+def check_parameters_cell(notebook: Path) -> None:
+    """Refuse a template without exactly one cell tagged ``parameters`` (B25).
+
+    Raises
+    ------
+    RunError
+        When no cell or several cells carry the tag (a mistyped ``Parameters``
+        does not count).
+    """
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in (c.get("metadata", {}).get("tags") or [])]
+    if len(tagged) != 1:
+        raise RunError(f"笔记本模板 {notebook.name} 应当恰好有一个标记为 parameters 的单元格，"
+                       f"实际有 {len(tagged)} 个；否则注入的参数可能被模板默认值覆盖。")
+
+
+def _ipc_kernel_manager():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _IPCKernelManager(AsyncKernelManager):
+        """Kernel over local IPC sockets in a private temp folder: no TCP ports to race
+        for when several kernels start at once (B27), nothing reachable from the network."""
+
+        def __init__(self, **kwargs):
+            import tempfile
+
+            self._folder = Path(tempfile.mkdtemp(prefix="onecard-kernel-"))
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(self._folder / "k"))
+            super().__init__(**kwargs)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # The kernel's own log (e.g. its shutdown chatter) goes to a file beside its
+            # sockets, not to the investigator's terminal; errors reach us through papermill.
+            kw.setdefault("stderr", open(self._folder / "kernel.log", "ab"))  # noqa: SIM115
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return _IPCKernelManager
+
+
+IPCKernelManager = _ipc_kernel_manager()
+
+
+def execute_notebook(template: Path, output: Path, parameters: dict, retries: int = 1) -> None:
+    """Execute ``template`` into ``output`` with papermill, kernel ``python3``.
+
+    A kernel that dies before running any cell (port race on start, B27) is
+    retried ``retries`` times; any other failure raises after the partly
+    executed notebook has been written (papermill saves it on error).
+
+    Raises
+    ------
+    RunError
+        With the failing cell's error, or when the output notebook exceeds
+        ``NOTEBOOK_SIZE_LIMIT`` bytes (B31).
+    """
+    import papermill as pm
+
+    for attempt in range(retries + 1):
+        try:
+            # No cwd: papermill would os.chdir the whole process, which races between
+            # threads; notebooks get their output folder as a parameter instead.
+            pm.execute_notebook(str(template), str(output), parameters=parameters,
+                                kernel_name=KERNEL, progress_bar=False, log_output=False,
+                                execution_timeout=CELL_TIMEOUT_S,
+                                kernel_manager_class=IPCKernelManager)
+            break
+        except Exception as exc:
+            started = _cells_executed(output)
+            if started == 0 and attempt < retries:
+                logger.warning("kernel start failed for %s (%s); retrying", output, exc)
+                time.sleep(1 + attempt)
+                continue
+            raise RunError(_notebook_error(exc)) from exc
+    size = output.stat().st_size
+    if size > NOTEBOOK_SIZE_LIMIT:
+        raise RunError(f"执行后的笔记本 {output.name} 大小 {size // 1024 // 1024} MB 超过上限，"
+                       "请勿在笔记本中显示整张大表。")
+
+
+def prefer_own_kernel() -> None:
+    """Put this interpreter's Jupyter data dir first, so kernel ``python3`` is our venv (B26)."""
+    import os
+    import sys
+
+    own = str(Path(sys.prefix) / "share" / "jupyter")
+    paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    if own not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([own] + paths)
+
+
+def _cells_executed(output: Path) -> int:
+    try:
+        import nbformat
+        nb = nbformat.read(str(output), as_version=4)
+    except Exception:
+        return 0
+    return sum(1 for c in nb.cells if c.get("cell_type") == "code" and c.get("execution_count"))
+
+
+def _notebook_error(exc: Exception) -> str:
+    """One line naming the failing cell (papermill's execution count) and the error."""
+    name = getattr(exc, "ename", type(exc).__name__)
+    value = getattr(exc, "evalue", str(exc))
+    count = getattr(exc, "exec_count", None)
+    where = f"第{count}个代码单元格出错：" if count else ""
+    return f"{where}{name}: {str(value)[:500]}"
