@@ -15,7 +15,16 @@ def _call(r, ctx):
 
 @pytest.fixture(scope="module")
 def scenario():
-    return build(seed=11, base=30, cases=5)
+    s = build(seed=11, base=30, cases=5)
+    if "relations" not in s.tables:  # so OFFICIAL_RELATIVE is walked too: an official and a paid person
+        official = s.tables["officials"]["person_id"].iloc[0]
+        relative = s.tables["payouts"]["person_id"].iloc[0]
+        s.tables["relations"] = pd.DataFrame({
+            "official_id": pd.array([official], dtype="string"),
+            "relative_id": pd.array([relative], dtype="string"),
+            "relation": pd.array(["子女"], dtype="string"),
+            "_file": ["亲属关系.csv"], "_sheet": [""], "_row": [2], "_flags": [""]})
+    return s
 
 
 @pytest.fixture(scope="module")

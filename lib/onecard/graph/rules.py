@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..findings import cite, empty_findings, yuan
+from ..findings import FINDINGS_COLUMNS, cite, empty_findings, yuan
 from ..rules.catalogue import rule
 from .build import placeholder_mask, text
 
@@ -75,7 +75,11 @@ def _finding(rows: pd.DataFrame, subject_type: str, subject_id: str, related, ev
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows) if rows else empty_findings()
+    """Findings rows as a frame in the standard column order (empty: the standard empty frame)."""
+    if not rows:
+        return empty_findings()
+    df = pd.DataFrame(rows)
+    return df[[c for c in FINDINGS_COLUMNS if c in df.columns]]
 
 
 @rule("SHARED_IDENTIFIER_RING", clause="3.3.2", title_zh="多户共用账户/手机号关联圈",
