@@ -119,9 +119,12 @@ def shared_identifier_ring(ctx) -> pd.DataFrame:
             per_phone = card_rows.assign(_p=text(card_rows, "phone"), _a=text(card_rows, "account_no")) \
                 .groupby("_p")["_a"].nunique()
             phones = [p for p in phones if per_phone.get(p, 0) >= 2]
-        parts = (f"不相关户{r.households}户、人员{r.persons}人、经关联账户发放{yuan(r.money_fen)}元、"
-                 f"跨户共用地址{r.shared_addresses}处、死亡/迁出/不在库{r.status_members}人、"
-                 f"公职人员或其亲属{r.officials}人、同一经办人同日开卡{r.bulk_opened}张")
+        extras = [(r.shared_addresses, f"跨户共用地址{r.shared_addresses}处"),
+                  (r.status_members, f"死亡/迁出/不在库{r.status_members}人"),
+                  (r.officials, f"公职人员或其亲属{r.officials}人"),
+                  (r.bulk_opened, f"同一经办人同日开卡{r.bulk_opened}张")]
+        parts = "、".join([f"不相关户{r.households}户", f"人员{r.persons}人",
+                          f"经关联账户发放{yuan(r.money_fen)}元"] + [t for n, t in extras if n])
         link = "、".join(filter(None, ["共用账户" + "、".join(accts[:3]) if accts else "",
                                         "银行卡预留同一手机号" + "、".join(phones[:3]) if phones else ""]))
         ev = (f"来自{r.households}户的{r.persons}名补贴对象通过{link}相互关联，"
