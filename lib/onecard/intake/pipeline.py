@@ -55,6 +55,34 @@ class IntakeResult:
         self.quarantine.to_csv(out / "quarantine.csv", index=False, encoding="utf-8-sig")
         (out / "intake.json").write_text(json.dumps(self.summary, ensure_ascii=False, indent=1, default=str),
                                          encoding="utf-8")
+        write_detected_sources(self.summary, out / "sources_detected.yaml")
+
+
+def detected_sources(summary: dict) -> dict:
+    """The table and header mapping intake chose for each file, in ``sources.yaml`` form.
+
+    ``{file: {"table": T, "columns": {header: canonical}}}``; only canonical columns of
+    the table (a wide roster's subsidy groups are recognised again without help). Saved
+    so an investigator can confirm the mapping and reuse it for the next delivery (B09).
+    """
+    out: dict[str, dict] = {}
+    for e in summary.get("files", []):
+        entry = out.setdefault(e["file"], {"table": e["table"], "columns": {}})
+        valid = schema.TABLES.get(e["table"], {})
+        for header, canonical in (e.get("header_map") or {}).items():
+            if canonical in valid and "wide" not in e:
+                entry["columns"].setdefault(header, canonical)
+    return out
+
+
+def write_detected_sources(summary: dict, path: Path) -> None:
+    """Write :func:`detected_sources` as YAML with a Chinese how-to header."""
+    import yaml
+
+    text = yaml.safe_dump(detected_sources(summary), allow_unicode=True, sort_keys=False)
+    head = ("# 本次读入时识别的表和表头对应关系（自动生成）。请核对；确认无误后，可将需要的条目复制到\n"
+            "# 下一批数据文件夹的 sources.yaml 中，下次读入将直接按此对应，不再依赖自动识别。\n")
+    Path(path).write_text(head + text, encoding="utf-8")
 
 
 def load_intake(out_dir: str | Path) -> IntakeResult:
