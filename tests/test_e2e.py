@@ -126,6 +126,9 @@ def test_executed_notebooks_are_small_and_parameterised(demo):
     for township in TOWNSHIPS:
         path = demo["run"] / township / "township_review.ipynb"
         assert path.stat().st_size < 5 * 1024 * 1024
+        text = path.read_text(encoding="utf-8")
+        assert "missing from font" not in text  # B35: every chart glyph rendered
+        assert '"output_type": "error"' not in text
         nb = nbformat.read(path, as_version=4)
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
         escaped = township.encode("unicode_escape").decode("ascii")  # papermill writes \\uXXXX
