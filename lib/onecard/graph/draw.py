@@ -23,17 +23,18 @@ KIND_ORDER = ("person", "account", "phone", "address", "handler", "household")
 
 
 def mask_value(kind: str, value: str) -> str:
-    """Mask an identifier for public output.
+    """Mask one identifier for public output, with the same rules as ``report.mask``.
 
     ``person`` (resident ID) and ``account``: first 4 + ``*`` + last 4;
-    ``phone``: first 3 + ``****`` + last 4. Short or other values unchanged.
+    ``phone``: first 3 + ``*`` + last 4. Short or other values unchanged.
     """
+    import pandas as pd
+
+    from ..report.mask import mask_account, mask_id, mask_phone
+
     value = "" if value is None else str(value)
-    if kind in ("person", "account") and len(value) > 8:
-        return value[:4] + "*" * (len(value) - 8) + value[-4:]
-    if kind == "phone" and len(value) >= 8:
-        return value[:3] + "****" + value[-4:]
-    return value
+    fn = {"person": mask_id, "account": mask_account, "phone": mask_phone}.get(kind)
+    return str(fn(pd.Series([value], dtype="string"))[0]) if fn and value else value
 
 
 def _use_cjk_font() -> None:
