@@ -25,6 +25,8 @@ demo: $(STAMP)
 	@echo "报告位置：$(RUN)（各街道目录下的 review.html / review.pdf，及 district_summary.html）"
 
 test: $(STAMP)
+	.venv/bin/lint-imports
+	.venv/bin/ruff check --select F lib tests bench scripts
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)

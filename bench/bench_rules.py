@@ -142,7 +142,7 @@ def _child(mode: str, folder: str) -> None:
     res = {"mode": mode, "load_s": round(t_load, 2), "payout_rows": len(tables["payouts"])}
     if mode == "full":
         from onecard.policy import load_policy
-        from onecard.rules.catalogue import RuleContext, run_catalogue
+        from onecard.rules import RuleContext, run_catalogue
         from onecard.rules.catalogue import CATALOGUE
         t1 = time.perf_counter()
         ctx = RuleContext(tables, load_policy(), (pd.Period("2020-01", "M"), pd.Period("2021-12", "M")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from onecard.rules.catalogue import RuleContext
+from onecard.rules import RuleContext
 
 
 def frame(table: str, rows: list[dict], file: str | None = None) -> pd.DataFrame:

@@ -72,7 +72,7 @@ class Scenario:
 
     def context(self, params=None):
         """A fresh RuleContext (quarantined rows in ``extras['quarantine']``)."""
-        from onecard.rules.catalogue import RuleContext
+        from onecard.rules import RuleContext
         return RuleContext(dict(self.tables), self.policy, self.period, params or {},
                            {"quarantine": self.quarantine})
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from onecard.analysis import analyse
+from onecard.analysis.district import analyse
 from onecard.intake import intake_path
 from onecard.policy import load_policy
 from onecard.rules import load_rule_params
 from onecard.rules.catalogue import catalogue_frame
-from onecard.score import score
+from onecard.synth.detection_quality import score
 from onecard.synth import generate
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from onecard.findings import FINDINGS_COLUMNS
-from onecard.score import score_files
+from onecard.core.findings import FINDINGS_COLUMNS
+from onecard.synth.detection_quality import score_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
 
@@ -147,7 +147,7 @@ def test_explorer_runs_in_batch_without_widgets(demo, tmp_path):
     """B30: the explorer notebook in batch mode outputs tables, never widget reprs."""
     import papermill as pm
 
-    from onecard.runner import NOTEBOOKS
+    from onecard.batch.runner import NOTEBOOKS
 
     findings = pd.read_csv(demo["run"] / "findings.csv", dtype=str, encoding="utf-8-sig")
     pid = findings.loc[findings["subject_type"] == "person", "subject_id"].iloc[0]
@@ -164,7 +164,7 @@ def test_explorer_runs_in_batch_without_widgets(demo, tmp_path):
 def test_failing_township_does_not_stop_others(demo, tmp_path, monkeypatch):
     """One township's notebook fails: the other finishes, the failed notebook is kept,
     and the CLI exits non-zero naming it."""
-    import onecard.runner as runner
+    import onecard.batch.runner as runner
 
     nb = nbformat.read(runner.TOWNSHIP_NOTEBOOK, as_version=4)
     idx = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))

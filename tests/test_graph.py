@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from graph_fixtures import ctx, frame, pay, pid  # noqa: E402
 
-from onecard.findings import ring_id  # noqa: E402
+from onecard.core.findings import ring_id  # noqa: E402
 from onecard.graph import (build_network, draw_ring, explain_link, export_graph, mask_value,  # noqa: E402
                            neighbourhood, ring_of)
 

@@ -10,8 +10,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from graph_fixtures import ctx, frame, pay, pid  # noqa: E402
 
-import onecard.graph.rules  # noqa: E402,F401
-from onecard.findings import FINDINGS_COLUMNS, ring_id  # noqa: E402
+import onecard.rules.network  # noqa: E402,F401
+from onecard.core.findings import FINDINGS_COLUMNS, ring_id  # noqa: E402
 from onecard.rules.catalogue import CATALOGUE  # noqa: E402
 
 P = [pid(i) for i in range(40)]
@@ -167,7 +167,7 @@ def test_empty_in_empty_out_and_no_mutation(rule_id):
 def test_ring_evidence_names_only_identifiers_really_shared():
     """Three households, each with its own card, whose cards carry one reserved phone:
     the evidence names the shared phone, not the members' own accounts as 共用账户."""
-    from onecard.graph.rules import shared_identifier_ring
+    from onecard.rules.network import shared_identifier_ring
     from graph_fixtures import ctx, frame, pay, pid
 
     people = [pid(i) for i in (1, 2, 3)]

@@ -10,7 +10,7 @@ import pytest
 import xlwt
 from openpyxl.styles import Border, Side
 
-from onecard.errors import MissingColumnError, TableNotRecognisedError
+from onecard.core.errors import MissingColumnError, TableNotRecognisedError
 from onecard.intake import id_problems, intake_path, load_intake
 from onecard.intake.layout import find_layout
 from onecard.intake.readers import read_file

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from onecard import schema
+from onecard.core import tables as schema
 from onecard.intake import intake_path
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from onecard.errors import MissingColumnError
+from onecard.core.errors import MissingColumnError
 from onecard.intake import intake_path
 from onecard.intake.wide import detect_wide, period_from_title
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from onecard.matching import match_by_name, name_key, pinyin_keys
+from onecard.intake.names import match_by_name, name_key, pinyin_keys
 
 P2, P4, P5, P7, P8 = "420114198001010022", "420114198001010044", "420114198001010055", \
     "420114199502030077", "420114196003040088"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from onecard.errors import PolicyError
+from onecard.core.errors import PolicyError
 from onecard.policy import DEFAULT_POLICY, load_policy
 
 LIVING, CARE = "困难残疾人生活补贴", "重度残疾人护理补贴"

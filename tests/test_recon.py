@@ -3,8 +3,8 @@
 import pandas as pd
 
 from onecard.policy import load_policy
-from onecard.prepare import prepare_payouts
-from onecard.rules.catalogue import RuleContext
+from onecard.recon.prepare import prepare_payouts
+from onecard.rules import RuleContext
 from scenarios import canonical, make_id
 
 CARE, LIVING = "重度残疾人护理补贴", "困难残疾人生活补贴"

@@ -1,12 +1,10 @@
 import warnings
-import zipfile
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from onecard.report.excel import defuse, write_csv, write_xlsx
-from onecard.report.mask import mask_frame, mask_id, mask_phone
+from onecard.core.mask import mask_frame, mask_id, mask_phone
 
 
 def test_masks_keep_ends_and_missing():
@@ -47,7 +45,7 @@ def test_chart_has_no_missing_glyphs_and_renders_chinese(tmp_path):
     """B35: Chinese labels (incl. an Extension A character) render with no missing-glyph warning."""
     import matplotlib.pyplot as plt
 
-    from onecard.report.fonts import use_cjk_font
+    from onecard.core.fonts import use_cjk_font
     family = use_cjk_font()
     assert "CJK" in family or "Hei" in family or "YaHei" in family
     with warnings.catch_warnings(record=True) as caught:

@@ -3,8 +3,9 @@
 import pandas as pd
 import pytest
 
-from onecard.findings import FINDINGS_COLUMNS
-from onecard.rules.catalogue import CATALOGUE, RuleContext, _ensure_loaded, catalogue_frame
+from onecard.core.findings import FINDINGS_COLUMNS
+from onecard.rules import RuleContext
+from onecard.rules.catalogue import CATALOGUE, _ensure_loaded, catalogue_frame
 from scenarios import build
 
 _ensure_loaded()

@@ -5,7 +5,6 @@ must be >= 0.98 and precision >= 0.95 for every rule (min over rules), and the
 legitimate look-alikes of every "must NOT flag" row must give no finding at all.
 """
 
-import pandas as pd
 import pytest
 
 from onecard.rules.catalogue import run_catalogue

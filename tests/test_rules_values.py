@@ -3,11 +3,12 @@
 import pandas as pd
 import pytest
 
-from onecard.errors import ParameterError
-from onecard.findings import finding_id
+from onecard.core.errors import ParameterError
+from onecard.core.findings import finding_id
 from onecard.policy import load_policy
 from onecard.rules import load_rule_params
-from onecard.rules.catalogue import CATALOGUE, RuleContext, _ensure_loaded, run_catalogue
+from onecard.rules import RuleContext
+from onecard.rules.catalogue import CATALOGUE, _ensure_loaded, run_catalogue
 from scenarios import canonical, make_id
 
 CARE, LIVING = "重度残疾人护理补贴", "困难残疾人生活补贴"

@@ -1,10 +1,10 @@
 import nbformat
 import pytest
 
-from onecard.errors import ParameterError, RunError
-from onecard.runner import (SUMMARY_NOTEBOOK, TOWNSHIP_NOTEBOOK, check_parameters_cell,
+from onecard.core.errors import ParameterError, RunError
+from onecard.batch.runner import (SUMMARY_NOTEBOOK, TOWNSHIP_NOTEBOOK, check_parameters_cell,
                             resolve_townships, safe_folder_name)
-from onecard.analysis import parse_period
+from onecard.analysis.district import parse_period
 
 
 def test_resolve_townships_accepts_names_codes_aliases_and_short_forms():
@@ -62,8 +62,8 @@ def test_parse_period():
 
 
 def test_township_params_cover_every_official_township_and_validate(tmp_path):
-    from onecard.reference import townships
-    from onecard.townships import load_township_params
+    from onecard.core.reference import townships
+    from onecard.analysis.townships import load_township_params
 
     table, threshold = load_township_params()
     assert table["township"].tolist() == townships()["name"].tolist()

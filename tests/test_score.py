@@ -1,6 +1,6 @@
 import pandas as pd
 
-from onecard.score import score, summary_line
+from onecard.synth.detection_quality import score, summary_line
 
 
 def frame(rows):
@@ -42,7 +42,7 @@ def test_ring_matches_at_75_percent_coverage():
 
 def test_score_accepts_typed_findings_with_blank_numbers():
     """A findings frame straight from a run (Int64 months with blanks) scores without error."""
-    from onecard.findings import finalize
+    from onecard.core.findings import finalize
     f = finalize(pd.DataFrame({"rule_id": ["ROSTER_STATUS_STALE"], "subject_type": ["person"],
                                "subject_id": ["A"], "months": [pd.NA]}))
     truth = frame([("ROSTER_STATUS_STALE", "person", "A", "", "")])

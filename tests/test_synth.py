@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from stdnum.cn import ric
 
-from onecard import reference
+from onecard.core import reference
 from onecard.synth import DECOY_COLUMNS, QUARANTINE_COLUMNS, TRUTH_COLUMNS, generate
 from onecard.synth.base import luhn_ok
 

@@ -11,7 +11,7 @@ A small public surface over focused modules:
 - ``WorkbenchError``: every user-facing error
 """
 
-from .errors import WorkbenchError
+from .core.errors import WorkbenchError
 
 __version__ = "0.1.0"
 
@@ -30,10 +30,10 @@ def __getattr__(name):  # lazy: importing onecard stays cheap for the CLI and ke
         from .analysis import analyse
         return analyse
     if name == "run":
-        from .runner import run
+        from .batch.runner import run
         return run
     if name == "load_run":
-        from .review import load_run
+        from .views.review import load_run
         return load_run
     if name == "catalogue_frame":
         from .rules.catalogue import catalogue_frame

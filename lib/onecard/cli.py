@@ -1,6 +1,6 @@
 """``onecard`` command line: synth, intake, run, score, rules.
 
-Messages are Chinese. A user mistake (:class:`~onecard.errors.WorkbenchError`)
+Messages are Chinese. A user mistake (:class:`~onecard.core.errors.WorkbenchError`)
 prints its message without a traceback and exits with status 2; a run in
 which some township failed exits with status 1 and lists them.
 """
@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .errors import WorkbenchError
+from .core.errors import WorkbenchError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILED = 1
@@ -47,7 +47,7 @@ def cmd_intake(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import run
+    from .batch.runner import run
 
     result = run(args.data, args.out, township_names=args.township, period=args.period,
                  policy_path=args.policy, workers=args.workers, audience=args.audience,
@@ -73,7 +73,7 @@ def cmd_run(args) -> int:
 def cmd_score(args) -> int:
     import pandas as pd
 
-    from .score import score_files, summary_line
+    from .synth.detection_quality import score_files, summary_line
 
     table, decoy_hits, _ = score_files(Path(args.findings), Path(args.truth))
     with pd.option_context("display.max_rows", 200, "display.width", 200):

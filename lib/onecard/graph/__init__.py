@@ -11,14 +11,15 @@ Public API::
 
 See ``docs/graph.md`` for the model, the ring score and the parameters
 (``parameters/graph.yaml``). The rules of this layer live in
-:mod:`onecard.graph.rules`.
+:mod:`onecard.rules.network`.
 """
 
 from .network import Network, build_network
 from .params import load_graph_params
-from .draw import draw_ring, mask_value
+from ..core.mask import mask_value
+from .draw import draw_ring
 from .export import export_graph
-from .explore import explain_link, neighbourhood, ring_of
+from .neighbourhood import explain_link, neighbourhood, ring_of
 
 __all__ = ["Network", "build_network", "load_graph_params", "draw_ring", "mask_value",
            "export_graph", "neighbourhood", "ring_of", "explain_link"]

@@ -12,7 +12,9 @@ import matplotlib
 import matplotlib.pyplot as plt
 import networkx as nx
 
-from ..errors import ParameterError
+from ..core.errors import ParameterError
+from ..core.mask import mask_value  # noqa: F401  (re-exported)
+from .neighbourhood import node_text
 
 STYLE = {  # kind: (marker, colour, Chinese legend)
     "person": ("o", "#4C72B0", "人员"), "account": ("s", "#DD8452", "账户"),
@@ -22,24 +24,9 @@ STYLE = {  # kind: (marker, colour, Chinese legend)
 KIND_ORDER = ("person", "account", "phone", "address", "handler", "household")
 
 
-def mask_value(kind: str, value: str) -> str:
-    """Mask one identifier for public output, with the same rules as ``report.mask``.
-
-    ``person`` (resident ID) and ``account``: first 4 + ``*`` + last 4;
-    ``phone``: first 3 + ``*`` + last 4. Short or other values unchanged.
-    """
-    import pandas as pd
-
-    from ..report.mask import mask_account, mask_id, mask_phone
-
-    value = "" if value is None else str(value)
-    fn = {"person": mask_id, "account": mask_account, "phone": mask_phone}.get(kind)
-    return str(fn(pd.Series([value], dtype="string"))[0]) if fn and value else value
-
-
 def _use_cjk_font() -> None:
     """Register the CJK font with matplotlib (one shared implementation: ``report.fonts``)."""
-    from ..report.fonts import use_cjk_font
+    from ..core.fonts import use_cjk_font
     use_cjk_font()
 
 
@@ -86,7 +73,6 @@ def draw_ring(network, ring_id: str, audience: str = "internal", ax=None):
     """
     if audience not in ("internal", "public"):
         raise ParameterError(f"audience 应为 internal 或 public，实际为 {audience!r}。")
-    from .explore import node_text
     _use_cjk_font()
     limit = int(network.params.get("max_draw_nodes", 50))
     g = network.graph.subgraph(ring_nodes(network, ring_id, limit))

@@ -11,8 +11,9 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from ..errors import ParameterError
-from .draw import mask_value, ring_nodes
+from ..core.errors import ParameterError
+from ..core.mask import mask_value
+from .draw import ring_nodes
 
 
 def _safe(value):

@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..log import logger
+from ..core.log import logger
 from .build import component_labels, hubs_and_blocks, raw_edges, text
 from .params import load_graph_params
 
@@ -216,17 +216,18 @@ def _institutions(tables: dict, edges: pd.DataFrame) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-def build_network(ctx, params: dict | None = None) -> Network:
+def build_network(tables, params: dict | None = None, households: int | None = None) -> Network:
     """Build the shared-identifier network and detect rings.
 
     Parameters
     ----------
-    ctx : RuleContext or dict of DataFrame
-        The run context (``ctx.tables``, ``ctx.param``), or the canonical
-        tables themselves (tests, notebooks).
+    tables : dict of DataFrame, or an object with ``.tables``
+        The canonical tables (the rule context passes its own).
     params : dict, optional
-        Overrides of ``parameters/graph.yaml``; may include ``households``
-        (ring threshold N, else ``SHARED_IDENTIFIER_RING.households``, 3).
+        Overrides of ``parameters/graph.yaml``; may include ``households``.
+    households : int, optional
+        Ring threshold N (distinct households); the rule context passes the
+        ``SHARED_IDENTIFIER_RING.households`` rule parameter. Default 3.
 
     Returns
     -------
@@ -234,7 +235,7 @@ def build_network(ctx, params: dict | None = None) -> Network:
 
     Raises
     ------
-    onecard.errors.ParameterError
+    onecard.core.errors.ParameterError
         On unknown or invalid graph parameters.
 
     Notes
@@ -244,13 +245,10 @@ def build_network(ctx, params: dict | None = None) -> Network:
     person-person projection; the networkx graph is built lazily.
     """
     from . import rings as ring_mod
-    tables = ctx if isinstance(ctx, dict) else ctx.tables
+    tables = tables if isinstance(tables, dict) else tables.tables
     params = dict(params or {})
-    households = params.pop("households", None)
+    households = params.pop("households", households)
     gp = load_graph_params(params)
-    if households is None and not isinstance(ctx, dict):
-        from . import rules  # noqa: F401  (register defaults)
-        households = ctx.param("SHARED_IDENTIFIER_RING", "households")
     gp["households"] = int(households or 3)
     edges, placeholders = raw_edges(tables, gp)
     hubs, blocked = hubs_and_blocks(edges, placeholders, tables, gp)

@@ -1,6 +1,6 @@
 """Network parameters (``parameters/graph.yaml``), loaded once and validated.
 
-Unknown keys are an error (:class:`onecard.errors.ParameterError`), never a
+Unknown keys are an error (:class:`onecard.core.errors.ParameterError`), never a
 warning. Rule thresholds (the ``households`` N of ``RULES.md``) are rule
 parameters read with ``ctx.param`` and are not part of this file.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ParameterError
+from ..core.errors import ParameterError
 
 GRAPH_YAML = Path(__file__).resolve().parents[3] / "parameters" / "graph.yaml"
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..findings import ring_id as make_ring_id
+from ..core.findings import ring_id as make_ring_id
 from .build import component_labels, text
 
 PARTS = ["households", "persons", "money_fen", "shared_addresses", "status_members", "officials",

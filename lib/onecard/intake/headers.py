@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from .. import schema
-from ..errors import MissingColumnError, ParameterError, TableNotRecognisedError
-from ..reference import PARAMETERS
+from ..core import tables
+from ..core.errors import MissingColumnError, ParameterError, TableNotRecognisedError
+from ..core.reference import PARAMETERS
 
 __all__ = [
     "normalise_header", "Lexicon", "load_lexicon", "SourceRule", "load_sources",
@@ -90,18 +90,18 @@ def load_lexicon(headers_file: str | None = None) -> Lexicon:
         Unknown table or column names in the file (listed, with valid names).
     """
     files = [PARAMETERS / "headers.yaml"] + ([Path(headers_file)] if headers_file else [])
-    by_table: dict[str, dict[str, str]] = {t: {} for t in schema.TABLES}
+    by_table: dict[str, dict[str, str]] = {t: {} for t in tables.TABLES}
     for path in files:
         for table, cols in _read_yaml(path).items():
-            if table not in schema.TABLES:
-                raise ParameterError(f"{path}：未知的表 {table!r}；可用：{', '.join(schema.TABLES)}。")
+            if table not in tables.TABLES:
+                raise ParameterError(f"{path}：未知的表 {table!r}；可用：{', '.join(tables.TABLES)}。")
             for canonical, spellings in (cols or {}).items():
-                if canonical not in schema.TABLES[table]:
+                if canonical not in tables.TABLES[table]:
                     raise ParameterError(f"{path}：表 {table} 没有列 {canonical!r}；"
-                                         f"可用：{', '.join(schema.TABLES[table])}。")
+                                         f"可用：{', '.join(tables.TABLES[table])}。")
                 for s in [canonical, *(spellings or [])]:
                     by_table[table][normalise_header(s)[0]] = canonical
-    for table, cols in schema.TABLES.items():
+    for table, cols in tables.TABLES.items():
         for c in cols:
             by_table[table].setdefault(c.lower(), c)
     return Lexicon(by_table)
@@ -125,8 +125,8 @@ def load_sources(folder: Path) -> list[SourceRule]:
     for glob, spec in _read_yaml(path).items():
         spec = spec or {}
         table = spec.get("table")
-        if table is not None and table not in schema.TABLES:
-            raise ParameterError(f"{path}：{glob} 的表名 {table!r} 无效；可用：{', '.join(schema.TABLES)}。")
+        if table is not None and table not in tables.TABLES:
+            raise ParameterError(f"{path}：{glob} 的表名 {table!r} 无效；可用：{', '.join(tables.TABLES)}。")
         cols = {normalise_header(h)[0]: c for h, c in (spec.get("columns") or {}).items()}
         rules.append(SourceRule(str(glob), table, cols))
     return rules
@@ -155,12 +155,12 @@ def map_headers(headers: list[str], table: str, lexicon: Lexicon,
 
 
 def _cover(table: str, mapped: set[str]) -> tuple[int, int]:
-    groups = schema.REQUIRED[table]
+    groups = tables.REQUIRED[table]
     return sum(any(c in mapped for c in g) for g in groups), len(groups)
 
 
 def _missing_groups(table: str, mapped: set[str]) -> list[str]:
-    return ["或".join(g) for g in schema.REQUIRED[table] if not any(c in mapped for c in g)]
+    return ["或".join(g) for g in tables.REQUIRED[table] if not any(c in mapped for c in g)]
 
 
 def recognise_table(file: str, headers: list[str], lexicon: Lexicon,
@@ -180,7 +180,7 @@ def recognise_table(file: str, headers: list[str], lexicon: Lexicon,
     """
     shown = "、".join(h for h in headers if h) or "（无）"
     scores = []
-    for table in schema.TABLES:
+    for table in tables.TABLES:
         mapped = set(map_headers(headers, table, lexicon, extra).values())
         cov, total = _cover(table, mapped)
         scores.append((len(mapped), cov / total, table, mapped))
@@ -194,7 +194,7 @@ def recognise_table(file: str, headers: list[str], lexicon: Lexicon,
         if len(tied) > 1 and best[1] == 1.0 and "payouts" in [s[2] for s in tied]:
             best = next(s for s in tied if s[2] == "payouts")  # disclosures' columns are a subset of payouts'
             tied = [best]
-        closest = "；".join(f"{schema.TABLE_LABELS[s[2]]}({s[2]}) 识别 {s[0]} 列" for s in scores[:3])
+        closest = "；".join(f"{tables.TABLE_LABELS[s[2]]}({s[2]}) 识别 {s[0]} 列" for s in scores[:3])
         if best[0] < 2 or len(tied) > 1:
             raise TableNotRecognisedError(
                 f"文件 {file} 无法判断是哪一类表。找到的表头：{shown}。最接近的表：{closest}。"
@@ -202,9 +202,9 @@ def recognise_table(file: str, headers: list[str], lexicon: Lexicon,
         table, mapped = best[2], best[3]
     missing = _missing_groups(table, mapped)
     if missing:
-        expected = "、".join("或".join(g) for g in schema.REQUIRED[table])
+        expected = "、".join("或".join(g) for g in tables.REQUIRED[table])
         raise MissingColumnError(
-            f"文件 {file}（{schema.TABLE_LABELS[table]} {table}）缺少必需列：{'；'.join(missing)}。"
+            f"文件 {file}（{tables.TABLE_LABELS[table]} {table}）缺少必需列：{'；'.join(missing)}。"
             f"找到的表头：{shown}。该表必需的列：{expected}。"
             f"可识别的写法见 parameters/headers.yaml。")
     return table

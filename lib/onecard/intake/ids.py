@@ -22,7 +22,7 @@ from functools import lru_cache
 import pandas as pd
 from stdnum.cn import ric
 
-from ..reference import code_history
+from ..core.reference import code_history
 
 __all__ = [
     "clean_text_id", "normalise_id", "id_problems", "id_problem", "upgrade_15",

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import schema
-from ..errors import InputFileError, MissingColumnError, RunError, TableNotRecognisedError, WorkbenchError
-from ..log import logger
+from ..core import tables as table_schema
+from ..core.errors import InputFileError, MissingColumnError, RunError, TableNotRecognisedError, WorkbenchError
+from ..core.log import logger
 from .headers import load_lexicon, load_sources, map_headers, normalise_header, recognise_table, rule_for
 from .layout import find_layout
 from .readers import read_file
@@ -34,7 +34,7 @@ class IntakeResult:
     ----------
     tables : dict of str -> pd.DataFrame
         Only tables that were supplied (present even with 0 accepted rows);
-        columns of ``schema.TABLES[table]`` plus ``township_code``/``village_code``/
+        columns of ``onecard.core.tables.TABLES[table]`` plus ``township_code``/``village_code``/
         ``address_raw`` where relevant and ``_file``, ``_sheet``, ``_row``, ``_flags``.
     quarantine : pd.DataFrame
         ``file, sheet, row, table, reason, detail, raw``.
@@ -68,7 +68,7 @@ def detected_sources(summary: dict) -> dict:
     out: dict[str, dict] = {}
     for e in summary.get("files", []):
         entry = out.setdefault(e["file"], {"table": e["table"], "columns": {}})
-        valid = schema.TABLES.get(e["table"], {})
+        valid = table_schema.TABLES.get(e["table"], {})
         for header, canonical in (e.get("header_map") or {}).items():
             if canonical in valid and "wide" not in e:
                 entry["columns"].setdefault(header, canonical)
@@ -162,7 +162,7 @@ def published_list(layout, colmap: dict[int, str], names: list[str], lexicon, ex
     Looks at up to 500 data rows of the ID column (else the name column).
     """
     if not all(any(c in set(map_headers(names, "disclosures", lexicon, extra).values()) for c in g)
-               for g in schema.REQUIRED["disclosures"]):
+               for g in table_schema.REQUIRED["disclosures"]):
         return False
     pos = next((p for p, c in colmap.items() if c == "person_id"), None)
     if pos is None:
@@ -382,9 +382,9 @@ def unmapped_hint(summary: dict) -> list[str]:
     lines = ["未识别的表头（这些列没有导入，请确认是否需要）："]
     for e in todo:
         where = e["file"] + (f" 工作表「{e['sheet']}」" if e.get("sheet") else "")
-        lines.append(f"  {where}（{schema.TABLE_LABELS[e['table']]} {e['table']}）：" + "、".join(e["unmapped_headers"]))
+        lines.append(f"  {where}（{table_schema.TABLE_LABELS[e['table']]} {e['table']}）：" + "、".join(e["unmapped_headers"]))
     first = todo[0]
-    cols = "、".join(schema.columns(first["table"]))
+    cols = "、".join(table_schema.columns(first["table"]))
     lines += [
         "如需导入某一列，请在数据文件夹中的 sources.yaml 里为该文件写明表头对应的标准列名，例如：",
         f'  "{first["file"]}":',

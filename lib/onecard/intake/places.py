@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .. import reference
+from ..core import reference
 from .values import is_blank
 
 __all__ = [

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputFileError
-from ..log import logger
+from ..core.errors import InputFileError
+from ..core.log import logger
 from .sniff import decode_text, sniff_format
 
 __all__ = ["RawSheet", "read_file"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import schema
-from ..log import logger
+from ..core import tables
+from ..core.log import logger
 from . import places
 from .columns import normalise_column
 from .layout import Layout
@@ -30,7 +30,7 @@ _PRIMARY = {"person_id", "holder_id", "account_no", "period", "paid_month", "amo
 #: The ID column whose absence quarantines (or flags) a row.
 _ID_COLUMN = {"cards": "holder_id", "relations": "official_id"}
 _MONEY_QUARANTINE = {"amount", "net_amount", "fee", "monthly_amount"}
-#: Kinds of intake-only columns that are not in ``schema.TABLES`` (e.g. the 标准
+#: Kinds of intake-only columns that are not in ``tables.TABLES`` (e.g. the 标准
 #: of a wide 花名册, in fen).
 _EXTRA_KINDS = {"standard": "money"}
 
@@ -65,14 +65,14 @@ def raw_json(headers: list[str], row) -> str:
 
 def empty_table(table: str) -> pd.DataFrame:
     """A 0-row canonical frame with the right columns and dtypes."""
-    cols = schema.columns(table)
-    df = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols + schema.PROVENANCE})
+    cols = tables.columns(table)
+    df = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols + tables.PROVENANCE})
     return to_canonical_dtypes(df, table)
 
 
 def to_canonical_dtypes(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Cast columns to the dtypes of their schema kind (see ``schema`` docstring)."""
-    kinds = schema.TABLES[table]
+    kinds = tables.TABLES[table]
     for c in df.columns:
         kind = kinds.get(c, _EXTRA_KINDS.get(c, "text"))
         if c == "_row" or kind in ("money", "int"):
@@ -113,7 +113,7 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
         rows split per month are repeated with the amount divided in fen.
         ``entry["rows_emitted"]`` is the number of canonical rows produced.
     """
-    kinds = schema.TABLES[table]
+    kinds = tables.TABLES[table]
     body = layout.body
     data_rows = body.index[~body.index.isin(list(layout.dropped))]
     data = body.loc[data_rows]
@@ -245,7 +245,7 @@ def build_sheet(layout: Layout, names: list[str], units: list[str | None], colma
             no_id = np.asarray(no_id, dtype=bool)
             add_flags(np.where(no_id & inst, "institution_no_holder_id", ""), id_col)
             no_id = no_id & ~inst
-        if table in schema.ID_REQUIRED_TABLES:
+        if table in tables.ID_REQUIRED_TABLES:
             add_reason(no_id, "id_missing", f"缺少{id_col}")
         else:
             add_flags(np.where(no_id, "no_id", ""), id_col)

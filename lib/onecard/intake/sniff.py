@@ -14,7 +14,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..errors import InputFileError
+from ..core.errors import InputFileError
 
 __all__ = ["sniff_format", "decode_text", "FORMATS"]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .model import Policy
-from .schema import (CATEGORIES_ALL, DEFAULT_POLICY, GRADES_ALL, HUKOU_ALL, Standard, Subsidy,
+from .document import (CATEGORIES_ALL, DEFAULT_POLICY, GRADES_ALL, HUKOU_ALL, Standard, Subsidy,
                      _read_chain)
 
 __all__ = ["Policy", "load_policy", "DEFAULT_POLICY", "HUKOU_ALL", "GRADES_ALL", "CATEGORIES_ALL",

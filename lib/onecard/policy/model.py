@@ -8,8 +8,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from ..errors import PolicyError
-from .schema import (_META_KEYS, _PAYMENT_KEYS, _STOP_FILE_KEYS, _STOP_KEYS, CATEGORIES_ALL,
+from ..core.errors import PolicyError
+from .document import (_META_KEYS, _PAYMENT_KEYS, _STOP_FILE_KEYS, _STOP_KEYS, CATEGORIES_ALL,
                      GRADES_ALL, HUKOU_ALL, Subsidy, _parse_subsidy, _unknown)
 
 __all__ = ["Policy"]

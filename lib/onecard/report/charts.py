@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .fonts import use_cjk_font
+from ..core.fonts import use_cjk_font
 
 
 def findings_by_rule_chart(by_rule: pd.DataFrame, title: str = "各类疑点数量"):

@@ -17,14 +17,14 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ..findings import FINDINGS_COLUMNS, yuan
-from ..log import logger
-from ..reference import REPO_ROOT
-from ..schema import TABLE_LABELS
+from ..core.findings import FINDINGS_COLUMNS, yuan
+from ..core.log import logger
+from ..core.reference import REPO_ROOT
+from ..core.tables import TABLE_LABELS
 from .charts import findings_by_rule_chart, monthly_payments_chart, to_data_uri, townships_chart
 from .excel import write_csv, write_xlsx
-from .fonts import css_font_face
-from .mask import mask_frame
+from ..core.fonts import css_font_face
+from ..core.mask import mask_frame
 
 TEMPLATES = REPO_ROOT / "templates"
 AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（身份证号、账号、电话已脱敏）"}
@@ -93,7 +93,7 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
 
     Parameters
     ----------
-    run : onecard.review.Run
+    run : onecard.views.review.Run
     township : str
         Official township name.
     out_dir : Path
@@ -108,7 +108,7 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     -------
     dict of output name -> Path
     """
-    from .. import review
+    from ..views import review
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,7 @@ def _ring_drawings(run, rings: pd.DataFrame, audience: str) -> list[dict]:
 
 def render_district_summary(run, out_dir: Path, parameters: dict | None = None) -> dict:
     """Write ``district_summary.html`` and ``.pdf`` into the run folder ``out_dir``."""
-    from .. import review
+    from ..views import review
 
     out_dir = Path(out_dir)
     metrics = run.analysis.metrics

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ParameterError
-from ..reference import PARAMETERS
-from .catalogue import CATALOGUE, Rule, RuleContext, catalogue_frame, rule, run_catalogue
+from ..core.errors import ParameterError
+from ..core.reference import PARAMETERS
+from .catalogue import CATALOGUE, Rule, catalogue_frame, rule, run_catalogue
+from .context import RuleContext
 
 __all__ = ["CATALOGUE", "Rule", "RuleContext", "rule", "run_catalogue", "catalogue_frame",
            "load_rule_params", "RULES_YAML"]

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .catalogue import RuleContext, rule
-from ._common import citations, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
+from .catalogue import rule
+from .context import RuleContext
+from .kit import citations, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
 
 
 _OPEN_END = pd.Timestamp("2200-01-01")  # a registered card never closed stays in use

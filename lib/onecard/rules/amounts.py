@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .catalogue import RuleContext, rule
-from ._common import span_text, yuan_text
+from .catalogue import rule
+from .context import RuleContext
+from .kit import span_text, yuan_text
 from .stops import recon_findings
 
 

@@ -7,7 +7,7 @@ A rule is registered with :func:`rule`::
     def paid_after_death(ctx: RuleContext) -> pd.DataFrame:
         ...
 
-and returns the standard findings frame (``onecard.findings.FINDINGS_COLUMNS``),
+and returns the standard findings frame (``onecard.core.findings.FINDINGS_COLUMNS``),
 empty when nothing is found. A rule never mutates ``ctx.tables``. Reports,
 exports, ``onecard rules`` and the README method table read rule text from
 here, so prose never drifts from code.
@@ -20,16 +20,18 @@ and eligibility come from the policy (``onecard.policy``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
-from ..errors import ParameterError
-from ..findings import empty_findings, finalize
-from ..log import logger
+from ..core.errors import ParameterError
+from ..core.findings import empty_findings, finalize
+from ..core.log import logger
 
-__all__ = ["Rule", "RuleContext", "rule", "CATALOGUE", "run_catalogue", "catalogue_frame"]
+if TYPE_CHECKING:  # the context lives in rules.context, which imports this module
+    from .context import RuleContext
+
+__all__ = ["Rule", "rule", "CATALOGUE", "run_catalogue", "catalogue_frame"]
 
 
 @dataclass(frozen=True)
@@ -91,65 +93,7 @@ def rule(rule_id: str, *, clause: str, title_zh: str, title_en: str, severity: s
     return register
 
 
-@dataclass
-class RuleContext:
-    """Everything a rule may read. Built once per run; rules treat it as read-only.
-
-    Attributes
-    ----------
-    tables : dict of str -> DataFrame
-        Canonical tables from intake (``onecard.schema``), with provenance.
-    policy : onecard.policy.Policy
-        The validated policy (standards in fen, deadlines, eligibility).
-    period : tuple of pandas.Period
-        Review period ``(start, end)``, inclusive, monthly.
-    params : dict
-        ``{rule_id: {param: value}}`` after defaults are merged.
-    """
-
-    tables: dict[str, pd.DataFrame]
-    policy: Any
-    period: tuple[pd.Period, pd.Period]
-    params: dict[str, dict] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def has(self, table: str) -> bool:
-        """True when ``table`` was supplied (even if it has zero accepted rows)."""
-        return table in self.tables
-
-    def table(self, table: str) -> pd.DataFrame:
-        """The canonical table, or raise ``KeyError`` when not supplied."""
-        return self.tables[table]
-
-    def param(self, rule_id: str, name: str):
-        """A rule parameter: run override, else ``parameters/rules.yaml``, else the rule default."""
-        value = self.params.get(rule_id, {}).get(name)
-        if value is None:
-            value = CATALOGUE[rule_id].params.get(name)
-        if value is None:
-            raise ParameterError(f"规则 {rule_id} 缺少参数 {name}，请在 parameters/rules.yaml 中设置。")
-        return value
-
-    @cached_property
-    def payouts(self) -> pd.DataFrame:
-        """Payouts with canonical subsidy names (``subsidy``; raw text in ``subsidy_raw``)."""
-        from ..prepare import prepare_payouts  # local import: prepare needs the policy module
-        return prepare_payouts(self.tables["payouts"], self.policy)
-
-    @cached_property
-    def recon(self) -> pd.DataFrame:
-        """The reconciliation table (person x subsidy x month); see ``onecard.recon``."""
-        from ..recon import reconcile
-        return reconcile(self)
-
-    @cached_property
-    def network(self):
-        """The shared-identifier network (``onecard.graph``), built once per run."""
-        from ..graph import build_network
-        return build_network(self)
-
-
-def run_catalogue(ctx: RuleContext, rule_ids: list[str] | None = None, run_id: str = ""):
+def run_catalogue(ctx: "RuleContext", rule_ids: list[str] | None = None, run_id: str = ""):
     """Run every (or the named) rule.
 
     Returns

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..prepare import fold_subsidy
-from ._common import empty_findings, finish, in_period, paid_rows, per_subject, span_text, yuan_text
-from .catalogue import RuleContext, rule
+from ..recon.prepare import fold_subsidy
+from .kit import empty_findings, finish, in_period, paid_rows, per_subject, span_text, yuan_text
+from .catalogue import rule
+from .context import RuleContext
 from .governance import KEY, _cite_person, _ev
 
 

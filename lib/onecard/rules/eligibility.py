@@ -17,8 +17,9 @@ import json
 
 import pandas as pd
 
-from .catalogue import RuleContext, rule
-from ._common import (CATEGORY_ZH, GRADE_ZH, citations, empty_findings, finish, paid_rows,
+from .catalogue import rule
+from .context import RuleContext
+from .kit import (CATEGORY_ZH, GRADE_ZH, citations, empty_findings, finish, paid_rows,
                       per_subject, span_text, yuan_text)
 from .stops import recon_findings
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..recon import moved_out, with_matched_ids
-from .catalogue import RuleContext, rule
-from ._common import (citations, empty_findings, finish, paid_rows, per_subject, period_rows, span_text,
+from ..recon.reconcile import moved_out, with_matched_ids
+from .catalogue import rule
+from .context import RuleContext
+from .kit import (citations, empty_findings, finish, paid_rows, per_subject, period_rows, span_text,
                       yuan_text)
 from .stops import recon_findings
 
@@ -193,7 +194,7 @@ def official_recipient(ctx: RuleContext) -> pd.DataFrame:
     Notes
     -----
     Clause 3.3.1 (优亲厚友). Officials listed without an ID are matched by name
-    when ``onecard.matching`` is available.
+    when ``onecard.intake.names`` is available.
     """
     o = with_matched_ids(ctx.tables["officials"], ctx.tables.get("roster"))
     ids = o["person_id"].dropna().astype(str).unique()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .catalogue import RuleContext, rule
-from ._common import (citations, empty_findings, finish, per_subject, period_rows, span_text,
+from .catalogue import rule
+from .context import RuleContext
+from .kit import (citations, empty_findings, finish, per_subject, period_rows, span_text,
                       yuan_text)
 from .stops import recon_findings
 
@@ -83,7 +84,7 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
     approved = pd.Series(False, index=p.index)
     has_approval = pd.Series(False, index=p.index)
     if ctx.has("entitlements") and "approved_on" in ctx.tables["entitlements"]:
-        from ..prepare import fold_subsidy
+        from ..recon.prepare import fold_subsidy
         e = ctx.tables["entitlements"]
         e = e[e["approved_on"].notna() & e["person_id"].notna()]
         e = pd.DataFrame({"person_id": e["person_id"].astype("string").to_numpy(),
@@ -189,7 +190,7 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
                 f"但没有任何发放记录，按标准应发{yuan_text(r.amount_fen)}")
     rows = ctx.tables.get("entitlements")
     if rows is not None:
-        from ..prepare import expand_months, fold_subsidy
+        from ..recon.prepare import expand_months, fold_subsidy
         rows = rows.assign(subsidy=fold_subsidy(rows["subsidy"], ctx.policy)[0])
         keep = [c for c in ("person_id", "subsidy", "_file", "_sheet", "_row") if c in rows]
         rows = expand_months(rows, "start_month", "end_month", *ctx.period, keep=keep)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .catalogue import RuleContext, rule
-from ._common import citations, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
+from .catalogue import rule
+from .context import RuleContext
+from .kit import citations, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
 
 KEY = ["person_id", "subsidy", "period"]
 
@@ -64,7 +65,7 @@ def paid_after_death(ctx: RuleContext) -> pd.DataFrame:
     Notes
     -----
     Clause 3.1.3 (应退未退); stop event ``death`` of the policy file.
-    Death-list rows without an ID are matched by name when ``onecard.matching`` exists.
+    Death-list rows without an ID are matched by name when ``onecard.intake.names`` exists.
     """
     rec = ctx.recon
     mask = _paid(rec) & (rec["period"] > rec["death_month"]).fillna(False)

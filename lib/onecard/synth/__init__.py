@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..log import logger
+from ..core.log import logger
 from . import base
 from .accounts import inject_account_rules
 from .events import post_events, pre_events
@@ -76,7 +76,7 @@ def generate(out_dir, seed: int = 0, scale: float = 1.0, policy_path=None) -> di
     make_people(d, n)
     make_cards(d)
     make_officials(d)
-    from .. import reference
+    from ..core import reference
     t = reference.townships()
     d.town_codes = dict(zip(t["name"], t["code"]))
     d.town_names = dict(zip(t["code"], t["name"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..findings import ring_id
+from ..core.findings import ring_id
 from . import base
 from .events import drop_own_card
 from .inject import _full, _t

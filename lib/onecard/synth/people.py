@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import reference
+from ..core import reference
 from . import base
 
 OTHER_HUBEI_CODES = np.array(["420111", "420984", "420117", "420102"])

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import Analysis, load_analysis
-from .findings import yuan
-from .schema import TABLE_LABELS
+from ..analysis.district import Analysis, load_analysis
+from ..core.findings import yuan
+from ..core.tables import TABLE_LABELS
 
 __all__ = ["Run", "load_run", "township_overview", "data_quality", "findings_for",
            "findings_by_rule", "monthly_payments", "recon_summary", "metrics_display",
@@ -76,7 +76,7 @@ def load_run(run_dir: str | Path, with_network: bool = True) -> Run:
     RunError
         When ``run_dir`` has no ``analysis/`` folder (the run did not get that far).
     """
-    from .errors import RunError
+    from ..core.errors import RunError
 
     folder = Path(run_dir)
     if not (folder / "analysis" / "findings.parquet").exists():
@@ -248,7 +248,7 @@ def ring_members_for(run: Run, ring_id: str, audience: str = "internal") -> pd.D
         return m
     m = m[m["ring_id"] == ring_id]
     if audience == "public":
-        from .report.mask import mask_frame
+        from ..core.mask import mask_frame
         m = mask_frame(m)
     return pd.DataFrame({"姓名": m["name"], "身份证号": m["person_id"], "街道": m["township"],
                          "村(社区)": m["village"], "户": m["household"],
@@ -266,7 +266,7 @@ def export_township_graphs(run: Run, township: str, folder: Path,
     net = run.analysis.network
     if net is None or not hasattr(net, "graph"):
         return []
-    from .graph import export_graph
+    from ..graph import export_graph
 
     folder = Path(folder)
     (folder / "rings").mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ Run folder (``DATA_CONTRACT.md``, "Run outputs")::
                                     township_review.ipynb (executed)
     RUNDIR/district_summary.html / .pdf / .ipynb
     RUNDIR/intake/                  <table>.parquet, quarantine.csv, intake.json
-    RUNDIR/analysis/                the saved district analysis (``onecard.analysis``)
+    RUNDIR/analysis/                the saved district analysis (``onecard.analysis.district``)
 
 The analysis sees the whole district; ``townships`` only limits which
 townships get notebooks and reports. Notebooks run in parallel through
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import analyse, parse_period
-from .errors import ParameterError, RunError, WorkbenchError
-from .log import logger
+from ..analysis.district import analyse, parse_period
+from ..core.errors import ParameterError, RunError, WorkbenchError
+from ..core.log import logger
 from .notebooks import prefer_own_kernel, check_parameters_cell, execute_notebook
-from .reference import REPO_ROOT, township_aliases, townships
+from ..core.reference import REPO_ROOT, township_aliases, townships
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 TOWNSHIP_NOTEBOOK = NOTEBOOKS / "township_review.ipynb"
@@ -161,11 +161,11 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     """
     from tqdm.auto import tqdm
 
-    from .intake import intake_path
-    from .policy import load_policy
-    from .report.render import export_findings
-    from .rules import load_rule_params
-    from .townships import load_township_params
+    from ..intake import intake_path
+    from ..policy import load_policy
+    from ..report.render import export_findings
+    from ..rules import load_rule_params
+    from ..analysis.townships import load_township_params
 
     t_start = time.perf_counter()
     timings = {}

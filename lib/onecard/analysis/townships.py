@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .errors import ParameterError
-from .reference import PARAMETERS, townships
+from ..core.errors import ParameterError
+from ..core.reference import PARAMETERS, townships
 
 DEFAULT = PARAMETERS / "townships" / "caidian.yaml"
 TOP_KEYS = {"district", "few_reported_threshold", "townships"}

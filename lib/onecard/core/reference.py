@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PARAMETERS = REPO_ROOT / "parameters"
 REFERENCE = PARAMETERS / "reference"
 

@@ -76,3 +76,14 @@ def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].astype("string").str.replace(
                 r"(\d{3,4})[\dX]{3,}([\dX]{4})", lambda m: m.group(1) + "****" + m.group(2), regex=True)
     return out
+
+
+def mask_value(kind: str, value: str) -> str:
+    """Mask one identifier for public output, with the same rules as the Series maskers.
+
+    ``person`` (resident ID) and ``account``: first 4 + ``*`` + last 4;
+    ``phone``: first 3 + ``*`` + last 4. Short or other values unchanged.
+    """
+    value = "" if value is None else str(value)
+    fn = {"person": mask_id, "account": mask_account, "phone": mask_phone}.get(kind)
+    return str(fn(pd.Series([value], dtype="string"))[0]) if fn and value else value

@@ -7,7 +7,7 @@ fonts-wqy-*, Windows' SimHei / Microsoft YaHei, macOS' PingFang), register it
 with ``font_manager.addfont`` and set the family by the name read from the
 file itself, never by a guessed name.
 
-Raises :class:`~onecard.errors.WorkbenchError` (Chinese message) when no CJK
+Raises :class:`~onecard.core.errors.WorkbenchError` (Chinese message) when no CJK
 font exists: the setup step installs one (``fonts-noto-cjk``).
 """
 
@@ -17,8 +17,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import WorkbenchError
-from ..log import logger
+from .errors import WorkbenchError
+from .log import logger
 
 #: Candidate font files, best first. ``ONECARD_CJK_FONT`` overrides.
 CANDIDATES = [

@@ -54,14 +54,14 @@ def township_metrics(ctx, findings: pd.DataFrame) -> pd.DataFrame:
         The run context (payouts, roster, policy, period; ``extras['self_reports']``
         optional).
     findings : DataFrame
-        The standard findings frame (``onecard.findings.FINDINGS_COLUMNS``).
+        The standard findings frame (``onecard.core.findings.FINDINGS_COLUMNS``).
 
     Returns
     -------
     DataFrame
         Columns :data:`METRIC_COLUMNS` (see module docstring), sorted by township.
     """
-    from .rules._common import paid_rows
+    from ..rules.kit import paid_rows
 
     paid = paid_rows(ctx, listed_only=False)
     rec = ctx.recon

@@ -6,7 +6,7 @@ analysed once; township notebooks only *view* the saved result.
 
 Saved layout (``RUNDIR/analysis/``):
 
-- ``findings.parquet`` — every finding (``onecard.findings.FINDINGS_COLUMNS``)
+- ``findings.parquet`` — every finding (``onecard.core.findings.FINDINGS_COLUMNS``)
 - ``rule_status.csv`` — one row per rule: checked / missing tables / counts
 - ``recon.parquet`` — the reconciliation table (person x subsidy x month)
 - ``rings.parquet``, ``ring_members.parquet``, ``hubs.parquet``,
@@ -27,9 +27,10 @@ from typing import Any
 
 import pandas as pd
 
-from .findings import empty_findings
-from .log import logger
-from .rules.catalogue import RuleContext, run_catalogue
+from ..core.findings import empty_findings
+from ..core.log import logger
+from ..rules.catalogue import run_catalogue
+from ..rules.context import RuleContext
 
 __all__ = ["Analysis", "analyse", "load_analysis", "parse_period"]
 
@@ -42,7 +43,7 @@ def parse_period(text: str | None) -> tuple[pd.Period, pd.Period]:
     ParameterError
         When the text is not two months or the start is after the end.
     """
-    from .errors import ParameterError
+    from ..core.errors import ParameterError
 
     text = text or "2020-01:2021-12"
     try:
@@ -66,11 +67,11 @@ class Analysis:
     rule_status : DataFrame
         ``rule_id, clause, title_zh, checked, missing_tables, findings, amount_fen, seconds, error``.
     recon : DataFrame or None
-        Reconciliation table (see ``onecard.recon``).
+        Reconciliation table (see ``onecard.recon.reconcile``).
     network : object or None
         ``onecard.graph.Network`` (graph, rings, ring_members, hubs, institutions).
     metrics : DataFrame
-        Per-township summary metrics (see ``onecard.metrics``).
+        Per-township summary metrics (see ``onecard.analysis.metrics``).
     meta : dict
         ``period`` (``[start, end]`` as ``YYYY-MM``), ``policy`` title/files/verified,
         ``run_id``, ``timings`` (seconds per stage).

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .errors import RunError
-from .log import logger
+from ..core.errors import RunError
+from ..core.log import logger
 
 KERNEL = "python3"
 CELL_TIMEOUT_S = 900

@@ -1,15 +1,15 @@
 """Network rules about people: officials' accounts and phones, relatives, self-approval,
-payee not the beneficiary. Imported (and so registered) by :mod:`onecard.graph.rules`.
+payee not the beneficiary. Imported (and so registered) by :mod:`onecard.rules.network`.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ..findings import yuan
-from ..rules.catalogue import rule
-from .build import placeholder_mask, text
-from .rules import (_finding, _frame, _holders, _household, _linkable_accounts, _name, _officials,
+from ..core.findings import yuan
+from .catalogue import rule
+from ..graph.build import placeholder_mask, text
+from .network import (_finding, _frame, _holders, _household, _linkable_accounts, _name, _officials,
                     _paid, _wards)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..findings import FINDINGS_COLUMNS, cite, empty_findings, yuan
-from ..rules.catalogue import rule
-from .build import placeholder_mask, text
+from ..core.findings import FINDINGS_COLUMNS, cite, empty_findings, yuan
+from .catalogue import rule
+from ..graph.build import placeholder_mask, text
 
 
 def _mode(s: pd.Series):
@@ -191,7 +191,3 @@ def _wards(ctx) -> set:
         return set()
     df = pd.DataFrame({"w": text(roster, "person_id"), "g": text(roster, "guardian_id")}).dropna()
     return set(zip(df["g"], df["w"]))
-
-
-from .rules_people import (official_account_receives, custodian_phone, official_relative,  # noqa: E402,F401
-                           self_approval, payee_not_beneficiary)

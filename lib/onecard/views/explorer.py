@@ -35,7 +35,7 @@ def filter_findings(run: review.Run, township: str | None = None, rule_id: str |
                + f["name"].fillna("") + " " + f["evidence"].fillna("")).str.lower()
         f = f[hay.str.contains(needle, regex=False)]
     if audience == "public":
-        from .report.mask import mask_frame
+        from ..core.mask import mask_frame
         f = mask_frame(f)
     return f.reset_index(drop=True)
 
@@ -64,7 +64,7 @@ def person_card(run: review.Run, person_id: str) -> dict[str, pd.DataFrame]:
     out["links"] = pd.DataFrame(columns=["node", "kind", "degree"])
     net = run.analysis.network
     if net is not None and hasattr(net, "graph"):
-        from .graph import neighbourhood, ring_of
+        from ..graph import neighbourhood, ring_of
         rid = ring_of(net, pid)
         rings = run.analysis.network_table("rings")
         if rid and not rings.empty:

@@ -1,6 +1,6 @@
 """Reading and validating policy files: keys, months, amounts, sources, tiers.
 
-Every problem raises :class:`onecard.errors.PolicyError` with a Chinese message
+Every problem raises :class:`onecard.core.errors.PolicyError` with a Chinese message
 that names the key (``subsidies.living.standards[1].tiers`` ...). See
 ``docs/policy.md`` for the format.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..errors import PolicyError
-from ..reference import PARAMETERS
+from ..core.errors import PolicyError
+from ..core.reference import PARAMETERS
 
 DEFAULT_POLICY = PARAMETERS / "policy" / "hubei.yaml"
 HUKOU_ALL = ("urban", "rural")

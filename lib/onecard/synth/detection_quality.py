@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputFileError
+from ..core.errors import InputFileError
 
 RING_COVERAGE = 0.75
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..errors import ParameterError
-from ..findings import yuan
+from ..core.errors import ParameterError
+from ..core.findings import yuan
+from ..core.mask import mask_value
 
 PREFIXES = ("person", "account", "phone", "address", "household", "handler")
 
@@ -77,7 +78,6 @@ def ring_of(network, node: str) -> str | None:
 
 def node_text(g: nx.Graph, node: str, audience: str = "internal") -> str:
     """Readable Chinese label of a node, masked for ``audience='public'``."""
-    from .draw import mask_value
     data = g.nodes[node]
     kind, value = data.get("kind", ""), data.get("value", "")
     shown = mask_value(kind, value) if audience == "public" else value

@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .log import logger
-from .reference import DISTRICT_NAME, township_aliases, townships
+from ..core.log import logger
+from ..core.reference import DISTRICT_NAME, township_aliases, townships
 
 __all__ = ["prepare_payouts", "fold_subsidy", "expand_months", "with_matched_ids", "moved_out",
            "person_attributes", "stop_months", "cert_end_months", "custody_months", "program_months"]
@@ -50,7 +50,7 @@ def prepare_payouts(payouts: pd.DataFrame, policy) -> pd.DataFrame:
     Parameters
     ----------
     payouts : DataFrame
-        Canonical ``payouts`` table (``onecard.schema``), money in Int64 fen.
+        Canonical ``payouts`` table (``onecard.core.tables``), money in Int64 fen.
     policy : onecard.policy.Policy
 
     Returns
@@ -141,12 +141,12 @@ def expand_months(frame: pd.DataFrame, start: str, end: str, lo: pd.Period, hi: 
 
 def with_matched_ids(ref: pd.DataFrame, roster: pd.DataFrame | None) -> pd.DataFrame:
     """Reference-list rows with a ``person_id``: ID rows as given; ``no_id`` rows
-    matched by name (``onecard.matching.match_by_name``) when available, else dropped."""
+    matched by name (``onecard.intake.names.match_by_name``) when available, else dropped."""
     has = ref["person_id"].notna() if "person_id" in ref else pd.Series(False, index=ref.index)
     if has.all() or roster is None:
         return ref[has]
     try:
-        from .matching import match_by_name
+        from ..intake.names import match_by_name
     except ImportError:
         return ref[has]
     matched = match_by_name(ref[~has], roster)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..findings import FINDINGS_COLUMNS, empty_findings, yuan
+from ..core.findings import FINDINGS_COLUMNS, empty_findings, yuan
 
 __all__ = ["per_subject", "citations", "ym", "yuan_text", "span_text", "empty_findings",
            "paid_rows", "period_rows", "in_period", "GRADE_ZH", "CATEGORY_ZH"]

@@ -1,0 +1,1 @@
+"""The batch runner behind ``onecard run`` and the papermill notebook execution it uses."""
