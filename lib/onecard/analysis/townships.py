@@ -16,9 +16,10 @@ import pandas as pd
 import yaml
 
 from ..core.errors import ParameterError
-from ..core.reference import PARAMETERS, townships
+from ..core.reference import townships
+from ..core.resources import packaged, parameter_path
 
-DEFAULT = PARAMETERS / "townships" / "caidian.yaml"
+DEFAULT = packaged("parameters") / "townships" / "caidian.yaml"
 TOP_KEYS = {"district", "few_reported_threshold", "townships"}
 ENTRY_KEYS = {"code", "self_reported", "contact"}
 
@@ -40,7 +41,7 @@ def load_township_params(path: str | Path | None = None) -> tuple[pd.DataFrame, 
         Unknown keys, a township or code not in the official list, a negative count;
         the Chinese message names the key.
     """
-    path = Path(path or DEFAULT)
+    path = Path(path or parameter_path("townships/caidian.yaml"))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

@@ -36,9 +36,10 @@ from ..analysis.district import analyse, parse_period
 from ..core.errors import ParameterError, RunError, WorkbenchError
 from ..core.log import logger
 from .notebooks import prefer_own_kernel, check_parameters_cell, execute_notebook
-from ..core.reference import REPO_ROOT, township_aliases, townships
+from ..core.reference import township_aliases, townships
+from ..core.resources import packaged
 
-NOTEBOOKS = REPO_ROOT / "notebooks"
+NOTEBOOKS = packaged("notebooks")
 TOWNSHIP_NOTEBOOK = NOTEBOOKS / "township_review.ipynb"
 SUMMARY_NOTEBOOK = NOTEBOOKS / "district_summary.ipynb"
 PACKAGES = ["pandas", "numpy", "pyarrow", "networkx", "matplotlib", "papermill", "jinja2",

@@ -1,4 +1,4 @@
-"""Reference data shipped with the repository (``parameters/reference/``).
+"""Reference data shipped with the package (``onecard/resources/parameters/reference/``).
 
 Copied from the team's ``shared/realdata`` with its sources (see
 ``parameters/reference/SOURCES.md``); the product never reads ``../shared``.
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-PARAMETERS = REPO_ROOT / "parameters"
-REFERENCE = PARAMETERS / "reference"
+from .resources import packaged, parameter_path
+
+#: The packaged parameters folder (defaults; an office folder overrides file by file,
+#: see :mod:`onecard.core.resources`).
+PARAMETERS = packaged("parameters")
 
 #: The district the reference data describes.
 DISTRICT_CODE = "420114"
@@ -29,7 +31,12 @@ DISTRICT_NAME = "蔡甸区"
 
 
 def _read(name: str) -> pd.DataFrame:
-    return pd.read_csv(REFERENCE / name, dtype=str, keep_default_na=False, encoding="utf-8")
+    return pd.read_csv(reference_path(name), dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def reference_path(name: str) -> Path:
+    """The reference file to read (office parameters folder first, then the package)."""
+    return parameter_path(f"reference/{name}")
 
 
 @lru_cache(maxsize=None)

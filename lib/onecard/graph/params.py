@@ -15,8 +15,9 @@ from pathlib import Path
 import yaml
 
 from ..core.errors import ParameterError
+from ..core.resources import packaged, parameter_path
 
-GRAPH_YAML = Path(__file__).resolve().parents[3] / "parameters" / "graph.yaml"
+GRAPH_YAML = packaged("parameters") / "graph.yaml"
 
 #: Defaults used when ``parameters/graph.yaml`` is absent; same keys as the file.
 DEFAULTS: dict = {
@@ -65,7 +66,7 @@ def load_graph_params(overrides: dict | None = None, path: str | Path | None = N
         On an unknown key, or a weight/cap that is not a number.
     """
     params = copy.deepcopy(DEFAULTS)
-    for layer in (_read_yaml(str(path or GRAPH_YAML)), overrides or {}):
+    for layer in (_read_yaml(str(path or parameter_path("graph.yaml"))), overrides or {}):
         for key, value in layer.items():
             if key not in DEFAULTS:
                 raise ParameterError(f"graph.yaml 中有未知参数 {key}；可用参数：{', '.join(DEFAULTS)}。")

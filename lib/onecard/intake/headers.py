@@ -16,7 +16,7 @@ import yaml
 
 from ..core import tables
 from ..core.errors import MissingColumnError, ParameterError, TableNotRecognisedError
-from ..core.reference import PARAMETERS
+from ..core.resources import parameter_path
 
 __all__ = [
     "normalise_header", "Lexicon", "load_lexicon", "SourceRule", "load_sources",
@@ -89,7 +89,7 @@ def load_lexicon(headers_file: str | None = None) -> Lexicon:
     ParameterError
         Unknown table or column names in the file (listed, with valid names).
     """
-    files = [PARAMETERS / "headers.yaml"] + ([Path(headers_file)] if headers_file else [])
+    files = [parameter_path("headers.yaml")] + ([Path(headers_file)] if headers_file else [])
     by_table: dict[str, dict[str, str]] = {t: {} for t in tables.TABLES}
     for path in files:
         for table, cols in _read_yaml(path).items():

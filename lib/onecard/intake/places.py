@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from ..core import reference
+from ..core.resources import parameter_path
 from .values import is_blank
 
 __all__ = [
@@ -139,7 +140,7 @@ def _cn_to_int(text: str) -> int | None:
 @lru_cache(maxsize=None)
 def _address_prefixes() -> tuple[str, ...]:
     names = {"湖北省", "武汉市", "蔡甸区", "湖北", "武汉"}
-    path = reference.REFERENCE / "hubei_counties.csv"
+    path = reference.reference_path("hubei_counties.csv")
     if path.exists():
         names |= set(pd.read_csv(path, dtype=str)["name"].dropna())
     return tuple(sorted(names, key=len, reverse=True))
@@ -176,7 +177,7 @@ def normalise_address(raw):
 @lru_cache(maxsize=None)
 def load_banks(path: str | None = None) -> tuple[tuple[str, str], ...]:
     """(spelling, canonical) pairs from ``parameters/banks.yaml``, longest spelling first."""
-    p = Path(path) if path else reference.PARAMETERS / "banks.yaml"
+    p = Path(path) if path else parameter_path("banks.yaml")
     data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     pairs = []
     for canonical, aliases in data.items():

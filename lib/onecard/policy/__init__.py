@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.resources import parameter_path
 from .model import Policy
 from .document import (CATEGORIES_ALL, DEFAULT_POLICY, GRADES_ALL, HUKOU_ALL, Standard, Subsidy,
                      _read_chain)
@@ -57,5 +58,5 @@ def load_policy(path: str | Path | None = None) -> Policy:
     >>> p.standard_fen("困难残疾人生活补贴", pd.Period("2021-01", "M"))
     7000
     """
-    data, files = _read_chain(Path(path) if path else DEFAULT_POLICY)
+    data, files = _read_chain(Path(path) if path else parameter_path("policy/hubei.yaml"))
     return Policy(data, files)

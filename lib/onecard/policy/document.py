@@ -16,9 +16,10 @@ import pandas as pd
 import yaml
 
 from ..core.errors import PolicyError
-from ..core.reference import PARAMETERS
+from ..core.resources import packaged
 
-DEFAULT_POLICY = PARAMETERS / "policy" / "hubei.yaml"
+#: The packaged default policy (the office folder's ``policy/hubei.yaml`` wins when present).
+DEFAULT_POLICY = packaged("parameters") / "policy" / "hubei.yaml"
 HUKOU_ALL = ("urban", "rural")
 GRADES_ALL = (1, 2, 3, 4)
 CATEGORIES_ALL = (1, 2, 3, 4, 5, 6, 7)

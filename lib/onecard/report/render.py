@@ -19,14 +19,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..core.findings import FINDINGS_COLUMNS, yuan
 from ..core.log import logger
-from ..core.reference import REPO_ROOT
+from ..core.resources import template_dir
 from ..core.tables import TABLE_LABELS
 from .charts import findings_by_rule_chart, monthly_payments_chart, to_data_uri, townships_chart
 from .excel import write_csv, write_xlsx
 from ..core.fonts import css_font_face
 from ..core.mask import mask_frame
 
-TEMPLATES = REPO_ROOT / "templates"
+TEMPLATES = template_dir()
 AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（身份证号、账号、电话已脱敏）"}
 
 #: Chinese headers of the findings columns (exports keep the canonical names;

@@ -17,14 +17,14 @@ from pathlib import Path
 import yaml
 
 from ..core.errors import ParameterError
-from ..core.reference import PARAMETERS
+from ..core.resources import packaged, parameter_path
 from .catalogue import CATALOGUE, Rule, catalogue_frame, rule, run_catalogue
 from .context import RuleContext
 
 __all__ = ["CATALOGUE", "Rule", "RuleContext", "rule", "run_catalogue", "catalogue_frame",
            "load_rule_params", "RULES_YAML"]
 
-RULES_YAML = PARAMETERS / "rules.yaml"
+RULES_YAML = packaged("parameters") / "rules.yaml"
 
 
 def load_rule_params(path: str | Path | None = None) -> dict[str, dict]:
@@ -44,7 +44,7 @@ def load_rule_params(path: str | Path | None = None) -> dict[str, dict]:
     """
     from .catalogue import _ensure_loaded
     _ensure_loaded()
-    p = Path(path) if path else RULES_YAML
+    p = Path(path) if path else parameter_path("rules.yaml")
     if not p.exists():
         if path:
             raise ParameterError(f"找不到规则参数文件：{p}")
