@@ -150,3 +150,38 @@ subsidies:
 def test_missing_file(tmp_path):
     with pytest.raises(PolicyError, match="找不到"):
         load_policy(tmp_path / "nope.yaml")
+
+
+def _with_standard_source(tmp_path, source: str):
+    text = f"""extends: {DEFAULT_POLICY}
+subsidies:
+  living:
+    standards:
+      - {{from: 2016-01, to: 2020-12, yuan: 50, source: {source}}}
+      - {{from: 2021-01, yuan: 70, source: {{document: 测试文件, verified: false}}}}
+"""
+    p = tmp_path / "v.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_verified_true_needs_checker_and_date(tmp_path):
+    """docs/policy.md: verified: true records who checked the figure and when."""
+    with pytest.raises(PolicyError, match="verified_by"):
+        load_policy(_with_standard_source(tmp_path, "{document: 鄂政办发〔2015〕96号, verified: true}"))
+    with pytest.raises(PolicyError, match="verified_on"):
+        load_policy(_with_standard_source(
+            tmp_path, "{document: 鄂政办发〔2015〕96号, verified: true, verified_by: 张某, verified_on: 2999-01-01}"))
+    with pytest.raises(PolicyError, match="true 或 false"):
+        load_policy(_with_standard_source(tmp_path, "{document: 鄂政办发〔2015〕96号, verified: 是}"))
+
+
+def test_verification_table_lists_each_standard_with_its_checker(tmp_path):
+    p = load_policy(_with_standard_source(
+        tmp_path, "{document: 鄂政办发〔2015〕96号, verified: true, verified_by: 张某, verified_on: 2026-11-30}"))
+    v = p.verification()
+    living = v[v["subsidy"] == "困难残疾人生活补贴"].set_index("from")
+    assert living.loc["2016-01", ["yuan", "verified", "verified_by", "verified_on"]].tolist() == [
+        "50.00", True, "张某", "2026-11-30"]
+    assert not living.loc["2021-01", "verified"]
+    assert not p.verified  # one unverified figure keeps the warning

@@ -30,7 +30,7 @@ _SUBSIDY_KEYS = {"name", "aliases", "eligibility", "standards", "exclusive_with"
 _ELIG_KEYS = {"grades", "categories", "requires_coverage", "extended", "hukou", "source"}
 _STANDARD_KEYS = {"from", "to", "yuan", "tiers", "source"}
 _TIER_KEYS = {"hukou", "grades", "categories", "yuan"}
-_SOURCE_KEYS = {"document", "url", "verified", "note"}
+_SOURCE_KEYS = {"document", "url", "verified", "verified_by", "verified_on", "note"}
 _STOP_KEYS = {"death", "move_out", "cert_end", "custody"}
 _STOP_FILE_KEYS = _STOP_KEYS | {"source"}
 _PAYMENT_KEYS = {"deadline_months_after", "deadline_day", "backpay_after_approval", "source"}
@@ -41,6 +41,38 @@ def _unknown(keys, allowed, where: str) -> None:
     if extra:
         raise PolicyError(f"政策文件键 {where} 含未知项：{', '.join(map(str, extra))}；"
                           f"允许的项为：{', '.join(sorted(allowed))}。")
+
+
+def _verification(src: dict, where: str) -> tuple[bool, str, str]:
+    """``(verified, verified_by, verified_on)`` of a ``source`` mapping.
+
+    ``verified: true`` records that a named person checked the figure against the
+    official document's text on a date (docs/policy.md, "Verifying a policy
+    file"); it is refused without ``verified_by`` and ``verified_on``
+    (``YYYY-MM-DD``, not in the future).
+
+    Raises
+    ------
+    PolicyError
+        ``verified`` not a boolean, or ``verified: true`` without checker or date.
+    """
+    verified = src.get("verified", False)
+    if not isinstance(verified, bool):
+        raise PolicyError(f"政策文件键 {where}.verified 应为 true 或 false，实际为 {verified!r}。")
+    by = str(src.get("verified_by") or "").strip()
+    on = src.get("verified_on")
+    if not verified:
+        return False, by, str(on or "")
+    if not by or on in (None, ""):
+        raise PolicyError(f"政策文件键 {where}：verified: true 须同时填写核对人 verified_by 和核对日期 "
+                          f"verified_on（YYYY-MM-DD），见 docs/policy.md“核对政策文件”。")
+    try:
+        day = pd.Timestamp(str(on))
+    except (ValueError, TypeError):
+        day = pd.NaT
+    if pd.isna(day) or day.normalize() > pd.Timestamp.today().normalize():
+        raise PolicyError(f"政策文件键 {where}.verified_on 应为不晚于今天的日期 YYYY-MM-DD，实际为 {on!r}。")
+    return True, by, day.strftime("%Y-%m-%d")
 
 
 def _month(value, where: str) -> pd.Period:
@@ -104,6 +136,8 @@ class Standard:
     verified: bool
     document: str
     url: str
+    verified_by: str = ""
+    verified_on: str = ""  # YYYY-MM-DD
 
 
 @dataclass(frozen=True)
@@ -168,6 +202,7 @@ def _parse_subsidy(key: str, d: dict) -> Subsidy:
         _unknown(src, _SOURCE_KEYS, f"{sw}.source")
         if not src.get("document") and not src.get("url"):
             raise PolicyError(f"政策文件键 {sw}.source 缺少 document 或 url：每个标准都须注明出处。")
+        verified, verified_by, verified_on = _verification(src, f"{sw}.source")
         start = _month(s["from"], f"{sw}.from")
         end = _month(s["to"], f"{sw}.to") if s.get("to") is not None else None
         if end is not None and end < start:
@@ -185,8 +220,8 @@ def _parse_subsidy(key: str, d: dict) -> Subsidy:
                               tuple(int(c) for c in t.get("categories", CATEGORIES_ALL)),
                               _fen(t["yuan"], f"{tw}.yuan")))
         std = Standard(name, start, end, _fen(s["yuan"], f"{sw}.yuan") if "yuan" in s else None,
-                       tuple(tiers), bool(src.get("verified", False)), str(src.get("document", "")),
-                       str(src.get("url", "")))
+                       tuple(tiers), verified, str(src.get("document", "")),
+                       str(src.get("url", "")), verified_by, verified_on)
         standards.append(std)
     sub = Subsidy(key, name, tuple(str(a) for a in d.get("aliases") or []), grades, cats, hukou,
                   tuple(extended), tuple(str(c) for c in el.get("requires_coverage") or []),
@@ -201,6 +236,7 @@ def _exclusive(value, where: str) -> tuple[str, ...]:
     if isinstance(value, dict):
         _unknown(value, {"programs", "source"}, where)
         _unknown(value.get("source") or {}, _SOURCE_KEYS, f"{where}.source")
+        _verification(value.get("source") or {}, f"{where}.source")
         value = value.get("programs")
     return tuple(str(x) for x in value or [])
 

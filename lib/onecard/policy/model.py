@@ -84,6 +84,25 @@ class Policy:
     def __repr__(self) -> str:
         return f"Policy({self.title!r}, files={[Path(f).name for f, _ in self.files]})"
 
+    def verification(self) -> pd.DataFrame:
+        """Every standard with its source and verification record.
+
+        Returns
+        -------
+        DataFrame
+            ``subsidy, from, to (YYYY-MM, blank = open), yuan (flat amount or
+            "分档"), document, url, verified (bool), verified_by, verified_on``,
+            in subsidy and month order. Reports list the unverified rows next to
+            the warning; ``docs/policy.md`` says how a row becomes verified.
+        """
+        rows = [{"subsidy": s.name, "from": str(st.start), "to": str(st.end) if st.end is not None else "",
+                 "yuan": f"{st.flat_fen / 100:.2f}" if st.flat_fen is not None else "分档",
+                 "document": st.document, "url": st.url, "verified": st.verified,
+                 "verified_by": st.verified_by, "verified_on": st.verified_on}
+                for s in self._subsidies.values() for st in s.standards]
+        return pd.DataFrame(rows, columns=["subsidy", "from", "to", "yuan", "document", "url", "verified",
+                                           "verified_by", "verified_on"])
+
     # -- items -------------------------------------------------------------
     def subsidy(self, name: str) -> Subsidy:
         """The :class:`Subsidy` for a canonical name, alias or key.
