@@ -23,7 +23,7 @@ __all__ = ["Run", "load_run", "township_overview", "data_quality", "findings_for
            "data_quality_by_table", "damaged_rows", "ring_members_for", "export_township_graphs", "rings_for", "not_checked", "SEVERITY_ZH",
            "REASON_ZH"]
 
-SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+from ..core.labels import SEVERITY_ZH  # noqa: E402  (one definition, re-exported)
 
 #: Chinese labels of quarantine reasons and intake flags, for the data-quality section.
 REASON_ZH = {
