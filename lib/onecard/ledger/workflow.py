@@ -197,6 +197,7 @@ def apply_change(con, item: dict, target: str | None, fields: dict, *, by: str, 
     if target == item["status"] and not changes and not note:
         return {}
     at = at or now_text()
+    from_status = item["status"]
     sets = {k: v[1] for k, v in changes.items()}
     sets.update(status=target, updated_at=at)
     assignments = ", ".join(f"{k} = ?" for k in sets)
@@ -210,7 +211,7 @@ def apply_change(con, item: dict, target: str | None, fields: dict, *, by: str, 
                  money["money_recovered_fen"]))
     item.update(sets)
     item["version"] = item["version"] + 1
-    return changes
+    return {**changes, "status": [from_status, target]} if from_status != target else changes or {"note": [None, note]}
 
 
 def set_status(ledger: Ledger, finding_id: str, status: str | None = None, *, by: str,
