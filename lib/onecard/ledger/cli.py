@@ -26,7 +26,8 @@ from .worksheet import import_worksheet, write_worksheet
 FIELD_OPTIONS = {"unit": "responsible_unit", "person": "responsible_person", "measure": "measure",
                  "deadline": "deadline", "outcome": "outcome", "confirmed": "money_confirmed_fen",
                  "recovered": "money_recovered_fen", "organ": "referral_organ",
-                 "referral_date": "referral_date", "referral_ref": "referral_ref"}
+                 "referral_date": "referral_date", "referral_ref": "referral_ref",
+                 "referral_result": "referral_result", "closed_on": "closed_on"}
 
 
 def _say(text: str = "") -> None:

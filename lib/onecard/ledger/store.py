@@ -66,7 +66,7 @@ CREATE TABLE items (
     status TEXT NOT NULL DEFAULT '待核实',
     responsible_unit TEXT, responsible_person TEXT, measure TEXT, deadline TEXT,
     outcome TEXT, money_confirmed_fen INTEGER, money_recovered_fen INTEGER,
-    referral_organ TEXT, referral_date TEXT, referral_ref TEXT,
+    referral_organ TEXT, referral_date TEXT, referral_ref TEXT, referral_result TEXT, closed_on TEXT,
     first_run TEXT, last_run TEXT, not_found_run TEXT,
     version INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL);

@@ -63,6 +63,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "referral_organ": ("移交机关", "organ"),
     "referral_date": ("移交日期", "date"),
     "referral_ref": ("移交文号", "text"),
+    "referral_result": ("移交办理结果", "text"),
+    "closed_on": ("销号日期", "date"),
 }
 
 #: THE FIELD TABLE: target status -> fields that must be known after the change.
@@ -71,9 +73,9 @@ FIELD_TABLE: dict[str, tuple[str, ...]] = {
     CONFIRMED: ("outcome", "money_confirmed_fen"),
     REJECTED: ("outcome",),
     RECTIFYING: ("responsible_unit", "responsible_person", "measure", "deadline"),
-    CLOSED: ("outcome", "money_recovered_fen"),
+    CLOSED: ("money_recovered_fen", "closed_on"),
     REFERRED: ("referral_organ", "referral_date", "referral_ref"),
-    REFERRAL_DONE: ("outcome",),
+    REFERRAL_DONE: ("referral_result",),
     PENDING: (),
 }
 

@@ -43,7 +43,8 @@ HASH_COLUMN = "校验码"
 FILL_COLUMNS = {"处理状态": "status", "核实情况/处理结果": "outcome", "责任单位": "responsible_unit",
                 "责任人": "responsible_person", "整改措施": "measure", "整改期限": "deadline",
                 "认定金额(元)": "money_confirmed_fen", "追回金额(元)": "money_recovered_fen",
-                "移交机关": "referral_organ", "移交日期": "referral_date", "移交文号": "referral_ref"}
+                "移交机关": "referral_organ", "移交日期": "referral_date", "移交文号": "referral_ref",
+                "销号日期": "closed_on"}
 NOTE_COLUMNS = ("备注", "填报人")
 MEASURES = ("停发并追回资金", "补发应发资金", "更正基础信息", "完善审批手续", "变更为本人账户",
             "退还收取的费用", "移交相关部门处理", "其他（在备注中说明）")
