@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,12 +21,15 @@ import pandas as pd
 from .store import LedgerError, LedgerImportError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
 def safe_text(value) -> str:
-    """Text for a cell: a formula-like string gets a leading ``'``."""
+    """Text for a cell: a formula-like string gets a leading ``'``; CR becomes LF and other
+    control characters are dropped (Excel would store them as ``_x000D_`` escapes)."""
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    text = "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return re.sub(_CONTROL, "", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -36,7 +40,8 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         s = out[col].astype("string")
         risky = s.str.startswith(FORMULA_PREFIXES).fillna(False)
-        out[col] = s.where(~risky, "'" + s)
+        s = s.where(~risky, "'" + s).str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False)
+        out[col] = s.str.replace(_CONTROL, "", regex=True)
     return out
 
 

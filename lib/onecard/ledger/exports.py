@@ -142,7 +142,7 @@ def _display(frame: pd.DataFrame, heads: dict) -> pd.DataFrame:
     for c in out.columns:
         if c.endswith("_fen"):
             out[c] = out[c].astype("Float64") / 100
-    if "overdue" in out:
+    if "overdue" in out and out["overdue"].dtype == bool:
         out["overdue"] = out["overdue"].map({True: "是", False: ""})
     return out.rename(columns=heads)
 

@@ -53,7 +53,7 @@ def publish_frame(ledger: Ledger, *, month: str, mask: Callable[[pd.Series], pd.
     items = state_at(ledger, cutoff)
     items = items[items["status"].isin(PUBLISHED_STATUSES)].sort_values(["township", "village", "item_id"])
     titles = rule_titles or {}
-    kind = items["rule_id"].map(titles).fillna("条款 " + items["clause"].fillna("未填"))
+    kind = items["rule_id"].map(titles).astype("string").fillna("条款 " + items["clause"].fillna("未填").astype("string"))
     return pd.DataFrame({
         "公开编号": range(1, len(items) + 1),
         "街道(乡镇)": items["township"].to_numpy(), "村(社区)": items["village"].to_numpy(),
