@@ -92,7 +92,7 @@ def write_sheet(path, sheets: dict[str, pd.DataFrame], *, lists: dict[str, tuple
             ws.set_column(j, j, 14 if col in money else 18, fmt)
             for i, v in enumerate(safe[col].tolist(), start=top + 1):
                 if v is None or (not isinstance(v, str) and pd.isna(v)):
-                    ws.write_blank(i, j, None, fmt)
+                    continue                      # the column format covers blank cells
                 elif isinstance(v, numbers.Number) and not isinstance(v, bool):
                     ws.write_number(i, j, float(v), fmt)
                 else:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from ..findings import FINDINGS_COLUMNS
-from .identity import describe_changes, evidence_changes, match_findings, month_index, normalise_related
+from .identity import FINGERPRINT, describe_changes, evidence_changes, match_findings, month_index, normalise_related
 from .store import Ledger, LedgerError, now_text
 from .workflow import PENDING, REJECTED, apply_change
 
@@ -122,25 +122,22 @@ def upsert_run(ledger: Ledger, findings: pd.DataFrame, *, run_id: str, period: t
         old = items.set_index("item_id")
         seen = f[f["item_id"].notna()]
         new = f[f["item_id"].isna()]
-        # seen again
-        plain, alias_rows = [], []
+        # seen again: compare fingerprints vectorised, loop only over the changed few
         known_alias = set(aliases["finding_id"])
-        for rec in seen.to_dict("records"):
+        alias_rows = [(fid, int(i), run_id, at) for fid, i in zip(seen["finding_id"], seen["item_id"])
+                      if fid not in known_alias]
+        changed = _fingerprint_differs(seen, old)
+        for rec in seen[changed].to_dict("records"):
             item_id = int(rec["item_id"])
-            item = old.loc[item_id].to_dict()
-            item["item_id"] = item_id
-            if rec["finding_id"] not in known_alias:
-                alias_rows.append((rec["finding_id"], item_id, run_id, at))
+            item = {**old.loc[item_id].to_dict(), "item_id": item_id}
             changes = evidence_changes(item, rec)
-            if changes:
-                extra = {k: _py(v[1]) for k, v in changes.items()}
-                extra["evidence"] = _py(rec["evidence"])
-                note = describe_changes(changes)
-                reopen = item["status"] == REJECTED
-                apply_change(con, item, PENDING if reopen else None, {}, by=by, note=note, run_id=run_id,
-                             at=at, by_run=True, extra_changes=extra)
-                counts["reopened" if reopen else "evidence_changed"] += 1
-            plain.append((run_id, item_id))
+            extra = {k: _py(v[1]) for k, v in changes.items()}
+            extra["evidence"] = _py(rec["evidence"])
+            reopen = item["status"] == REJECTED
+            apply_change(con, item, PENDING if reopen else None, {}, by=by, note=describe_changes(changes),
+                         run_id=run_id, at=at, by_run=True, extra_changes=extra)
+            counts["reopened" if reopen else "evidence_changed"] += 1
+        plain = [(run_id, int(i)) for i in seen["item_id"]]
         con.executemany("UPDATE items SET last_run = ?, not_found_run = NULL WHERE item_id = ?", plain)
         counts["seen_again"] = len(plain)
         # new items
@@ -172,6 +169,22 @@ def upsert_run(ledger: Ledger, findings: pd.DataFrame, *, run_id: str, period: t
             _store_rows(con, pd.concat([seen, new])[["finding_id", "item_id"]], finding_rows)
         _record_run(con, run_id, period, townships, counts, at)
     return counts
+
+
+def _fingerprint_differs(seen: pd.DataFrame, old: pd.DataFrame) -> pd.Series:
+    """True where a seen finding's months, money or related ids differ from its item's."""
+    prev = old.reindex(seen["item_id"].astype(int).to_numpy())
+    differs = pd.Series(False, index=seen.index)
+    for col in FINGERPRINT:
+        a = seen[col].astype("string").fillna("").replace("<NA>", "")
+        b = pd.Series(prev[col].to_numpy(), index=seen.index)
+        if col in ("months", "amount_fen"):
+            a = pd.to_numeric(seen[col], errors="coerce").astype("Int64").astype("string").fillna("")
+            b = pd.to_numeric(b, errors="coerce").astype("Int64").astype("string").fillna("")
+        else:
+            b = b.astype("string").fillna("")
+        differs |= (a != b).fillna(True).to_numpy()
+    return differs
 
 
 def _flag_not_found(con, items: pd.DataFrame, found: set, run_id: str, period, checked: set,
