@@ -136,33 +136,30 @@ def cmd_submit(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
-    kind = "stage" if args.stage else "annual" if args.annual else "month"
-    with _open(args, readonly=True) as led:
-        path = export_report(led, args.out, kind=kind, month=args.month, cutoff=args.cutoff)
-    _say(f"已导出：{path}")
-    return 0
+def _command(action, message, *, readonly: bool = False):
+    """A command that opens the ledger, runs ``action(ledger, args)`` and says ``message(args, result)``."""
+    def run(args) -> int:
+        with _open(args, readonly=readonly) as led:
+            result = action(led, args)
+        _say(message(args, result))
+        return 0
+    return run
 
 
-def cmd_worksheet(args) -> int:
-    with _open(args, readonly=True) as led:
-        n = write_worksheet(led, args.out, township=args.township)
-    _say(f"已导出 {args.township} 核实工作表（{n} 条）：{args.out}")
-    return 0
-
-
-def cmd_import(args) -> int:
-    with _open(args) as led:
-        counts = import_worksheet(led, args.file, by=args.by)
-    _say(f"已导入：更新 {counts['changed']} 条，未变化 {counts['unchanged']} 条。")
-    return 0
-
-
-def cmd_publish(args) -> int:
-    with _open(args, readonly=True) as led:
-        path = publish(led, args.out, month=args.month)
-    _say(f"已生成整改公示（已脱敏）：{path}")
-    return 0
+cmd_export = _command(
+    lambda led, a: export_report(led, a.out, kind="stage" if a.stage else "annual" if a.annual else "month",
+                                 month=a.month, cutoff=a.cutoff),
+    lambda a, path: f"已导出：{path}", readonly=True)
+cmd_worksheet = _command(
+    lambda led, a: write_worksheet(led, a.out, township=a.township),
+    lambda a, n: f"已导出 {a.township} 核实工作表（{n} 条）：{a.out}", readonly=True)
+cmd_import = _command(
+    lambda led, a: import_worksheet(led, a.file, by=a.by),
+    lambda a, c: f"已导入：更新 {c['changed']} 条，未变化 {c['unchanged']} 条。")
+cmd_publish = _command(
+    lambda led, a: publish(led, a.out, month=a.month),
+    lambda a, path: f"已生成整改公示（已脱敏）：{path}", readonly=True)
+cmd_backup = _command(lambda led, a: led.backup(a.out), lambda a, t: f"已备份台账到：{t}", readonly=True)
 
 
 def cmd_sample(args) -> int:
@@ -181,13 +178,6 @@ def cmd_sample(args) -> int:
         from .cells import write_sheet
         write_sheet(args.out, {"抽查名单": shown})
         _say(f"名单已保存：{args.out}")
-    return 0
-
-
-def cmd_backup(args) -> int:
-    with _open(args, readonly=True) as led:
-        target = led.backup(args.out)
-    _say(f"已备份台账到：{target}")
     return 0
 
 
