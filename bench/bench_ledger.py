@@ -59,8 +59,8 @@ def synthetic(n: int, changed: float = 0.0, seed: int = 0):
 def step(name: str, path: str, n: int) -> dict:
     from onecard.ledger import export_report, open_ledger, upsert_run
     led = open_ledger(path)
-    kw = dict(period=("2020-01", "2022-12"), rule_status=pd.DataFrame({"rule_id": RULES, "checked": True}),
-              townships_with_data=TOWNS)
+    kw = {"period": ("2020-01", "2022-12"), "rule_status": pd.DataFrame({"rule_id": RULES, "checked": True}),
+              "townships_with_data": TOWNS}
     t0 = time.perf_counter()
     result = {}
     if name == "upsert_new":

@@ -6,12 +6,10 @@ import argparse
 
 import pandas as pd
 import pytest
-
-from test_ledger_fixtures import finding, frame, pid, upsert
-
 from onecard.errors import WorkbenchError
 from onecard.ledger import open_ledger
 from onecard.ledger.cli import add_ledger_commands
+from test_ledger_fixtures import finding, frame, pid, upsert
 
 
 def run(argv):

@@ -9,10 +9,8 @@ import time
 
 import pandas as pd
 import pytest
-
-from test_ledger_fixtures import finding, frame, pid, upsert
-
 from onecard.ledger import open_ledger, set_status
+from test_ledger_fixtures import finding, frame, pid, upsert
 
 TOWNS = ["蔡甸街道", "永安街道", "奓山街道", "侏儒山街道"]
 PER_TOWN = 40

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
-
-from test_ledger_fixtures import finding, frame, pid, ring, upsert, walk
-
-from onecard.ledger import (LedgerImportError, add_manual, export_report, import_worksheet, open_ledger,
-                            record_submission, report_tables, set_status, submission_status, write_worksheet)
+from onecard.ledger import (
+    LedgerImportError,
+    add_manual,
+    export_report,
+    import_worksheet,
+    open_ledger,
+    record_submission,
+    report_tables,
+    set_status,
+    submission_status,
+    write_worksheet,
+)
 from onecard.ledger.cells import FORMULA_PREFIXES, safe_text
 from onecard.ledger.manual import import_manual, write_manual_template
 from onecard.ledger.publish import publish
 from onecard.ledger.sample import draw_sample
 from onecard.ledger.worksheet import SHEET
+from openpyxl import load_workbook
+from test_ledger_fixtures import finding, frame, pid, ring, upsert, walk
 
 
 @pytest.fixture
@@ -51,7 +59,7 @@ def state(led):
 def test_worksheet_round_trip(led, tmp_path):
     path = tmp_path / "ws.xlsx"
     assert write_worksheet(led, path, township="蔡甸街道") == 3
-    wb, ws = sheet_rows(path)
+    _wb, ws = sheet_rows(path)
     assert ws.protection.sheet
     assert ws.cell(2, col(ws, "疑点编号")).protection.locked
     assert not ws.cell(2, col(ws, "处理状态")).protection.locked
@@ -90,7 +98,7 @@ def test_tampered_worksheet_rejected_nothing_written(led, tmp_path, case):
            "stale": {}}[case]
     fill(path, {**good, **bad})
     if case == "stale":        # decided in the explorer after the export
-        wb, ws = sheet_rows(path)
+        _wb, ws = sheet_rows(path)
         set_status(led, ws.cell(3, 1).value, "核实中", by="他人")
     before = state(led)
     with pytest.raises(LedgerImportError) as exc:
@@ -177,14 +185,14 @@ def test_submissions_zero_vs_missing_and_few(led):
 def test_monthly_numbers_recomputed_from_the_ledger(tmp_path):
     led = open_ledger(tmp_path / "m.sqlite")
     from onecard.ledger import upsert_run
-    from test_ledger_fixtures import rule_status, ALL_RULES
+    from test_ledger_fixtures import ALL_RULES, rule_status
     f = frame(finding(), finding(rule="NOT_IN_ROSTER"), finding(subject=pid(2)), finding(subject=pid(3)),
               finding(subject=pid(4), township="永安街道"), ring([pid(5), pid(6), pid(7)]))
     upsert_run(led, f, run_id="r1", period=("2020-01", "2021-12"), rule_status=rule_status(*ALL_RULES),
                townships_with_data=["蔡甸街道", "永安街道"], at="2021-05-20 09:00:00")
     ids = led.frame("SELECT finding_id, subject_id, rule_id FROM items ORDER BY item_id")
-    a, b, c, d, e = ids["finding_id"].iloc[:5]
-    step = lambda fid, s, at, **fields: set_status(led, fid, s, by="x", fields=fields, at=at)   # noqa: E731
+    a, b, c, d, _e = ids["finding_id"].iloc[:5]
+    step = lambda fid, s, at, **fields: set_status(led, fid, s, by="x", fields=fields, at=at)
     for fid in (a, c, d):
         step(fid, "核实中", "2021-06-02 10:00:00")
     step(a, "属实", "2021-06-05 10:00:00", outcome="属实", money_confirmed_fen=30000)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from onecard.findings import FINDINGS_COLUMNS, finding_id, finalize, ring_id
+from onecard.findings import FINDINGS_COLUMNS, finalize, finding_id, ring_id
 
 PERIOD = ("2020-01", "2021-12")
 TOWNS = ("蔡甸街道", "永安街道")
@@ -19,11 +18,11 @@ def finding(rule="PAID_AFTER_DEATH", subject=None, subsidy="重度残疾人护�
             clause="3.1.3", name="张三丰", evidence=None, run_id="r1"):
     subject = subject or pid(1)
     months = (int(end[:4]) * 12 + int(end[5:])) - (int(start[:4]) * 12 + int(start[5:])) + 1
-    return dict(finding_id=finding_id(rule, subject, subsidy or "", start), rule_id=rule, clause=clause,
-                severity=severity, township=township, village="三义社区", subject_type=subject_type,
-                subject_id=subject, related_ids=related, name=name, subsidy=subsidy, period_start=start,
-                period_end=end, months=months, amount_fen=amount,
-                evidence=evidence or f"{start}至{end}共{months}个月（来源：x.xlsx 第{amount % 97}行）", run_id=run_id)
+    return {"finding_id": finding_id(rule, subject, subsidy or "", start), "rule_id": rule, "clause": clause,
+                "severity": severity, "township": township, "village": "三义社区", "subject_type": subject_type,
+                "subject_id": subject, "related_ids": related, "name": name, "subsidy": subsidy, "period_start": start,
+                "period_end": end, "months": months, "amount_fen": amount,
+                "evidence": evidence or f"{start}至{end}共{months}个月（来源：x.xlsx 第{amount % 97}行）", "run_id": run_id}
 
 
 def ring(members, township="蔡甸街道", amount=90000):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from test_ledger_fixtures import finding, frame, pid, ring
-
 from onecard.ledger import CATEGORY_OF_RULE, money_by_category
 from onecard.ledger.money import AT_RISK, OVERPAID, UNDERPAID
+from test_ledger_fixtures import finding, frame, pid, ring
 
 
 def rows(fid, rownums, amounts, table="payouts"):

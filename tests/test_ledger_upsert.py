@@ -7,11 +7,18 @@ import sqlite3
 import pandas as pd
 import pandas.testing as pdt
 import pytest
-
-from test_ledger_fixtures import ALL_RULES, finding, frame, pid, ring, snapshot, upsert, walk
-
 from onecard.ledger import LedgerError, open_ledger
-from onecard.ledger.store import SCHEMA_VERSION, _V1
+from onecard.ledger.store import _V1, SCHEMA_VERSION
+from test_ledger_fixtures import (
+    ALL_RULES,
+    finding,
+    frame,
+    pid,
+    ring,
+    snapshot,
+    upsert,
+    walk,
+)
 
 
 @pytest.fixture
@@ -66,12 +73,12 @@ def test_newer_schema_refused(tmp_path):
 
 def test_rerun_same_data_leaves_rows_and_decisions(led):
     counts = upsert(led, base())
-    assert counts == dict(new=4, seen_again=0, not_found_again=0, reopened=0, evidence_changed=0)
+    assert counts == {"new": 4, "seen_again": 0, "not_found_again": 0, "reopened": 0, "evidence_changed": 0}
     f = led.frame("SELECT finding_id FROM items WHERE rule_id = 'PAID_AFTER_DEATH' AND township = '蔡甸街道'")
     walk(led, f["finding_id"].iloc[0], "核实中", "属实", "整改中")
     before = snapshot(led)
     counts = upsert(led, base(), run_id="r2")
-    assert counts == dict(new=0, seen_again=4, not_found_again=0, reopened=0, evidence_changed=0)
+    assert counts == {"new": 0, "seen_again": 4, "not_found_again": 0, "reopened": 0, "evidence_changed": 0}
     after = snapshot(led)
     pdt.assert_frame_equal(before[0], after[0])
     pdt.assert_frame_equal(before[1], after[1])
@@ -122,7 +129,7 @@ def test_rejected_not_raised_again_and_reopened_on_changed_evidence(led):
     walk(led, fid, "核实中", "不属实")
     # same evidence, new sentence wording: stays 不属实, not new
     counts = upsert(led, frame(finding(evidence="完全不同的说明文字（来源：y.xlsx 第9行）")), run_id="r2")
-    assert counts == dict(new=0, seen_again=1, not_found_again=0, reopened=0, evidence_changed=0)
+    assert counts == {"new": 0, "seen_again": 1, "not_found_again": 0, "reopened": 0, "evidence_changed": 0}
     assert led.frame("SELECT status FROM items")["status"].iloc[0] == "不属实"
     # more money and months: back to 待核实, saying what changed
     counts = upsert(led, frame(finding(end="2021-05", amount=50000)), run_id="r3")
@@ -147,9 +154,9 @@ def test_not_found_again_only_where_the_run_could_see_it(led):
 @pytest.mark.parametrize("case", ["rule_not_checked", "township_without_data", "months_not_covered"])
 def test_not_found_flag_not_set(led, case):
     upsert(led, frame(finding()))
-    kwargs = {"rule_not_checked": dict(rules=[r for r in ALL_RULES if r != "PAID_AFTER_DEATH"]),
-              "township_without_data": dict(towns=["永安街道"]),
-              "months_not_covered": dict(period=("2021-02", "2021-12"))}[case]
+    kwargs = {"rule_not_checked": {"rules": [r for r in ALL_RULES if r != "PAID_AFTER_DEATH"]},
+              "township_without_data": {"towns": ["永安街道"]},
+              "months_not_covered": {"period": ("2021-02", "2021-12")}}[case]
     assert upsert(led, frame(), run_id="r2", **kwargs)["not_found_again"] == 0
     assert led.frame("SELECT not_found_run FROM items")["not_found_run"].isna().all()
 
@@ -186,7 +193,7 @@ def test_real_run_findings(led):
     real = pd.read_parquet(path)
     status = pd.read_csv(path.parent / "rule_status.csv")
     from onecard.ledger import upsert_run
-    kw = dict(period=("2020-01", "2021-12"), rule_status=status, townships_with_data=real["township"].unique())
+    kw = {"period": ("2020-01", "2021-12"), "rule_status": status, "townships_with_data": real["township"].unique()}
     assert upsert_run(led, real, run_id="a", **kw)["new"] == len(real)
     assert upsert_run(led, real, run_id="b", **kw)["seen_again"] == len(real)
     assert len(led.frame("SELECT * FROM items")) == len(real)

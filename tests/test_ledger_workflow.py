@@ -5,14 +5,11 @@ from __future__ import annotations
 import itertools
 import sqlite3
 
-import pandas as pd
 import pytest
-
-from test_ledger_fixtures import finding, frame, pid, upsert, walk
-
 from onecard.errors import WorkbenchError
 from onecard.ledger import FIELD_TABLE, STATUSES, LedgerError, open_ledger, set_status
 from onecard.ledger.workflow import TRANSITIONS, overdue_mask, parse_field, parse_yuan
+from test_ledger_fixtures import finding, frame, pid, upsert, walk
 
 LEGAL = {("待核实", "核实中"), ("核实中", "属实"), ("核实中", "不属实"), ("属实", "整改中"), ("整改中", "已整改销号"),
          ("属实", "已移交"), ("整改中", "已移交"), ("已移交", "移交办结")}

@@ -14,8 +14,21 @@ from .workflow import FIELD_TABLE, STATUSES, set_status
 from .worksheet import import_worksheet, write_worksheet
 
 __all__ = [
-    "Ledger", "open_ledger", "LedgerError", "LedgerImportError", "STATUSES", "FIELD_TABLE",
-    "upsert_run", "set_status", "add_manual", "record_submission", "submission_status",
-    "export_report", "report_tables", "write_worksheet", "import_worksheet",
-    "money_by_category", "CATEGORY_OF_RULE",
+    "CATEGORY_OF_RULE",
+    "FIELD_TABLE",
+    "STATUSES",
+    "Ledger",
+    "LedgerError",
+    "LedgerImportError",
+    "add_manual",
+    "export_report",
+    "import_worksheet",
+    "money_by_category",
+    "open_ledger",
+    "record_submission",
+    "report_tables",
+    "set_status",
+    "submission_status",
+    "upsert_run",
+    "write_worksheet",
 ]

@@ -15,7 +15,13 @@ import pandas as pd
 
 from ..findings import yuan
 from .exports import export_report
-from .manual import SOURCES, add_manual, import_manual, record_submission, write_manual_template
+from .manual import (
+    SOURCES,
+    add_manual,
+    import_manual,
+    record_submission,
+    write_manual_template,
+)
 from .publish import publish
 from .sample import draw_sample
 from .store import DEFAULT_PATH, LedgerError, open_ledger

@@ -20,10 +20,20 @@ from pathlib import Path
 import pandas as pd
 
 from .cells import write_sheet
-from .money import CATEGORIES, CATEGORY_OF_RULE, money_by_category
+from .money import CATEGORY_OF_RULE, money_by_category
 from .store import Ledger, LedgerError
-from .workflow import CLOSED, CONFIRMED, PROBLEM_STATUSES, REFERRAL_DONE, REFERRED, REJECTED, RECTIFYING, \
-    STATUSES, SUSPECT_STATUSES, overdue_mask
+from .workflow import (
+    CLOSED,
+    CONFIRMED,
+    PROBLEM_STATUSES,
+    RECTIFYING,
+    REFERRAL_DONE,
+    REFERRED,
+    REJECTED,
+    STATUSES,
+    SUSPECT_STATUSES,
+    overdue_mask,
+)
 
 KINDS = {"month": "月度报送", "stage": "阶段总结", "annual": "年度总结"}
 DUE = {"stage": "7月15日前", "annual": "12月15日前"}

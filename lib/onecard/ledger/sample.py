@@ -73,7 +73,7 @@ def draw_sample(ledger: Ledger, payouts: pd.DataFrame, *, township: str, n: int,
     people["findings"] = people["findings"].fillna(0).astype(int)
     flagged, clean = people[people["findings"] > 0], people[people["findings"] == 0]
     rng = np.random.default_rng(seed)
-    k_clean = min(len(clean), int(round(n * no_finding_share)))
+    k_clean = min(len(clean), round(n * no_finding_share))
     k_flag = min(len(flagged), n - k_clean)
     k_clean = min(len(clean), n - k_flag)
     pick_flag = rng.choice(len(flagged), size=k_flag, replace=False,

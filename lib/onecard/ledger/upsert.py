@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from ..findings import FINDINGS_COLUMNS
-from .identity import FINGERPRINT, describe_changes, evidence_changes, match_findings, month_index, normalise_related
+from .identity import (
+    FINGERPRINT,
+    describe_changes,
+    evidence_changes,
+    match_findings,
+    month_index,
+    normalise_related,
+)
 from .store import Ledger, LedgerError, now_text
 from .workflow import PENDING, REJECTED, apply_change
 
@@ -113,7 +120,7 @@ def upsert_run(ledger: Ledger, findings: pd.DataFrame, *, run_id: str, period: t
         f["_household"] = f["subject_id"].map(hh)
     else:
         f["_household"] = pd.NA
-    counts = dict(new=0, seen_again=0, not_found_again=0, reopened=0, evidence_changed=0)
+    counts = {"new": 0, "seen_again": 0, "not_found_again": 0, "reopened": 0, "evidence_changed": 0}
     with ledger.write() as con:
         items = ledger.frame("SELECT * FROM items WHERE kind = 'finding'")
         aliases = ledger.frame("SELECT finding_id, item_id FROM aliases")

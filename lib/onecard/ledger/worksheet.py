@@ -30,8 +30,17 @@ import pandas as pd
 from ..findings import yuan
 from .cells import cell_text, import_report, read_rows, safe_text, write_sheet
 from .store import Ledger, LedgerError, LedgerImportError
-from .workflow import (FIELDS, OPEN_STATUSES, PENDING, REFERRAL_ORGANS, STATUSES, VERIFYING, apply_change,
-                       check_transition, parse_field)
+from .workflow import (
+    FIELDS,
+    OPEN_STATUSES,
+    PENDING,
+    REFERRAL_ORGANS,
+    STATUSES,
+    VERIFYING,
+    apply_change,
+    check_transition,
+    parse_field,
+)
 
 SHEET = "核实工作表"
 PROTECTED = {"疑点编号": "finding_id", "版本": "version", "街道(乡镇)": "township", "村(社区)": "village",
@@ -158,8 +167,8 @@ def import_worksheet(ledger: Ledger, path, *, by: str | None = None) -> dict:
                 problems.append((n, "受保护的列（或校验码）被修改，请使用原表填写"))
                 continue
             if cell_text(rec["版本"]) != str(item["version"]):
-                problems.append((n, f"该疑点在导出后已被修改（导出时版本 {cell_text(rec['版本'])}，"
-                                    f"当前版本 {item['version']}），请重新导出工作表"))
+                problems.append((n, (f"该疑点在导出后已被修改（导出时版本 {cell_text(rec['版本'])}，"
+                                    f"当前版本 {item['version']}），请重新导出工作表")))
                 continue
             try:
                 target, fields = _read_fill(rec, item)
