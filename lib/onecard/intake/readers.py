@@ -43,6 +43,10 @@ class RawSheet:
         True when numbers/dates in ``grid`` are typed Excel cells.
     hidden : bool
         True for hidden/very hidden sheets.
+    original : pd.DataFrame or None
+        The grid as read, when text cleaning changed it (:mod:`.cleaning`).
+    cell_flags : dict of row number -> str
+        Cleaning flags per changed row.
     """
 
     name: str
@@ -50,6 +54,8 @@ class RawSheet:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     typed: bool = False
     hidden: bool = False
+    original: pd.DataFrame | None = None
+    cell_flags: dict[int, str] = field(default_factory=dict)
 
 
 def _frame(rows: list[list]) -> pd.DataFrame:
