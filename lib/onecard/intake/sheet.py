@@ -16,6 +16,7 @@ import pandas as pd
 from ..core import tables
 from ..core.log import logger
 from . import places
+from .cleaning import escape_controls
 from .columns import normalise_column
 from .layout import Layout
 from .values import is_blank, parse_money
@@ -55,13 +56,16 @@ def _jsonable(v):
 
 
 def raw_json(headers: list[str], row) -> str:
-    """Original non-blank cells of one row as JSON ``{header or column letter: value}``."""
+    """Original non-blank cells of one row as JSON ``{header or column letter: value}``.
+
+    Control, bidi and zero-width characters stay in the text, escaped (``\\u202e``).
+    """
     out = {}
     for i, v in enumerate(row):
         if not is_blank(v):
             key = headers[i] if i < len(headers) and headers[i] else f"列{i + 1}"
             out[key] = _jsonable(v)
-    return json.dumps(out, ensure_ascii=False)
+    return escape_controls(json.dumps(out, ensure_ascii=False))
 
 
 def empty_table(table: str) -> pd.DataFrame:

@@ -19,7 +19,10 @@ from ..core.errors import InputFileError
 __all__ = ["sniff_format", "decode_text", "FORMATS"]
 
 #: Formats intake can tell apart. ``docx``/``binary``/``empty`` are not tables.
-FORMATS = ("xlsx", "xls", "html", "xml2003", "mime", "text", "docx", "binary", "empty")
+FORMATS = ("xlsx", "xls", "html", "xml2003", "mime", "text", "docx", "binary", "empty", "damaged", "encrypted")
+
+#: Name of the stream an encrypted (password-protected) OOXML file keeps in its OLE container.
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BOMS = (
@@ -56,7 +59,9 @@ def sniff_format(path: str | Path) -> str:
         ``html``, ``xml2003`` (SpreadsheetML 2003), ``mime`` (MHTML),
         ``text`` (CSV/TSV/TXT in any encoding), ``docx`` (other zip, a
         Word/PowerPoint file), ``binary`` (anything else with NUL bytes),
-        ``empty``.
+        ``empty``, ``damaged`` (a zip that does not open: a truncated .xlsx),
+        ``encrypted`` (an OLE container holding an ``EncryptedPackage``: a
+        password-protected .xlsx/.docx).
 
     Examples
     --------
@@ -69,13 +74,13 @@ def sniff_format(path: str | Path) -> str:
     if not head.strip():
         return "empty"
     if head.startswith(_OLE):
-        return "xls"
+        return "encrypted" if _ENCRYPTED_STREAM in path.read_bytes() else "xls"
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as zf:
                 names = zf.namelist()
-        except zipfile.BadZipFile:
-            return "binary"
+        except (zipfile.BadZipFile, EOFError, ValueError):
+            return "damaged"
         return "xlsx" if any(n.startswith("xl/") for n in names) else "docx"
     if head.startswith(b"%PDF") or head.startswith(b"{\\rtf"):
         return "binary"
