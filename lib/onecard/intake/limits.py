@@ -134,8 +134,12 @@ def check_file_size(path: Path, name: str, limits: IntakeLimits) -> None:
     """Refuse a file larger than ``max_file_mb`` (before anything reads it)."""
     size = path.stat().st_size
     if size > limits.max_file_mb * _MB:
-        raise LimitExceededError(f"文件 {name} 大小 {size / _MB:.1f} MB，超过上限 {limits.max_file_mb:g} MB"
+        raise LimitExceededError(f"文件 {name} 大小 {_size_text(size)}，超过上限 {limits.max_file_mb:g} MB"
                                  "（parameters/intake.yaml 的 limits.max_file_mb），未读取。")
+
+
+def _size_text(size: int) -> str:
+    return f"{size / _MB:.1f} MB" if size >= _MB else f"{size / 1024:.1f} KB"
 
 
 def check_zip(path: Path, name: str, limits: IntakeLimits) -> None:

@@ -22,6 +22,7 @@ from .conflicts import CONFLICT_COLUMNS, find_conflicts
 from .layout import find_layout
 from .limits import IntakeLimits, LimitExceededError, cap_list, cap_text, check_sheet_shape, load_limits
 from .readers import read_file
+from .sniff import text_name
 from .sheet import QUARANTINE_COLUMNS, build_sheet, empty_table, to_canonical_dtypes
 from .wide import WideSpec, detect_wide, period_from_title
 
@@ -74,7 +75,8 @@ class IntakeResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for name, df in self.tables.items():
-            df.to_parquet(out / f"{name}.parquet", index=False)
+            with open(out / f"{name}.parquet", "wb") as fh:  # a handle: pyarrow cannot encode an ASCII-locale path
+                df.to_parquet(fh, index=False)
         self.quarantine.to_csv(out / "quarantine.csv", index=False, encoding="utf-8-sig")
         self.conflicts.to_csv(out / "conflicts.csv", index=False, encoding="utf-8-sig")
         self.village_renames.to_csv(out / "village_renames.csv", index=False, encoding="utf-8-sig")
@@ -124,7 +126,8 @@ def load_intake(out_dir: str | Path) -> IntakeResult:
     summary = json.loads((out / "intake.json").read_text(encoding="utf-8"))
     tables = {}
     for name in summary.get("tables", {}):
-        df = pd.read_parquet(out / f"{name}.parquet")
+        with open(out / f"{name}.parquet", "rb") as fh:
+            df = pd.read_parquet(fh)
         tables[name] = to_canonical_dtypes(df, name)
     q = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if len(q):
@@ -334,8 +337,9 @@ def list_data_files(root: Path) -> tuple[list[Path], list[dict]]:
     Symbolic links are never followed out of the data folder: a file link whose target
     lies outside ``root`` is skipped (指向数据目录之外的链接, e.g. a link to
     ``/etc/passwd``), as are links to folders (not entered: no loops, no file read
-    twice), dangling links, and special files (pipes, devices: reading one could hang).
-    A file link inside the folder is read. Nothing is dropped silently.
+    twice), dangling links, links to a file inside the folder (that file is read
+    directly, once) and special files (pipes, devices: reading one could hang).
+    Nothing is dropped silently.
 
     Returns
     -------
@@ -348,7 +352,7 @@ def list_data_files(root: Path) -> tuple[list[Path], list[dict]]:
     skipped: list[dict] = []
 
     def rel(p: Path) -> str:
-        return p.relative_to(root).as_posix()
+        return text_name(p.relative_to(root).as_posix())
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         d = Path(dirpath)
@@ -366,6 +370,9 @@ def list_data_files(root: Path) -> tuple[list[Path], list[dict]]:
                     continue
                 if not target.is_relative_to(real_root):
                     skipped.append({"file": rel(p), "reason": "指向数据目录之外的链接，未读取"})
+                    continue
+                if target.is_file():  # its target is inside the folder and read there once
+                    skipped.append({"file": rel(p), "reason": "指向数据目录内另一文件的链接（该文件已直接读取），未重复读取"})
                     continue
             if p.is_file():
                 files.append(p)
@@ -444,7 +451,7 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
     renames: list[dict] = []
     summary: dict = {"files": [], "skipped": list(link_skips), "unreadable": [], "tables": {}}
     for f in files:
-        rel = f.relative_to(folder).as_posix()
+        rel = text_name(f.relative_to(folder).as_posix())
         if not single and (f.name in _IGNORED_NAMES or f.name.startswith((".", "~$"))
                            or f.suffix.lower() in (".parquet", ".json", ".yaml", ".yml", ".py")):
             summary["skipped"].append({"file": rel, "reason": "配置或非数据文件"})
@@ -659,8 +666,18 @@ def cli_intake(path: str | Path, out: str | Path) -> int:
         result = intake_path(path, require_payouts=False)
         result.write(out)
     except WorkbenchError as exc:
-        sys.stderr.write(f"错误：{exc}\n")
+        _write(sys.stderr, f"错误：{exc}\n")
         return 2
-    sys.stdout.write(summary_text(result) + "\n")
-    sys.stdout.write(f"已写入 {out}\n")
+    _write(sys.stdout, summary_text(result) + "\n")
+    _write(sys.stdout, f"已写入 {text_name(out)}\n")
     return 0
+
+
+def _write(stream, text: str) -> None:
+    """Write ``text`` to a console stream; under an ASCII locale escape what it cannot encode
+    (``\\uXXXX``) instead of dying with ``UnicodeEncodeError``."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        enc = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(enc, errors="backslashreplace").decode(enc))

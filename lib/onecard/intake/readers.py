@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..core.errors import InputFileError
 from ..core.log import logger
-from .sniff import decode_text, sniff_format
+from .sniff import decode_text, sniff_format, text_name
 
 __all__ = ["RawSheet", "read_file"]
 
@@ -309,33 +309,34 @@ def read_file(path: str | Path, limits=None) -> tuple[str, str | None, list[RawS
     from .limits import check_file_size, load_limits
 
     path = Path(path)
+    name = text_name(path.name)
     limits = limits or load_limits()
-    check_file_size(path, path.name, limits)
+    check_file_size(path, name, limits)
     fmt = sniff_format(path)
     if fmt == "empty":
-        raise InputFileError(f"文件 {path.name} 是空文件（没有任何内容）。请重新导出。")
+        raise InputFileError(f"文件 {name} 是空文件（没有任何内容）。请重新导出。")
     if fmt == "damaged":
-        raise InputFileError(_DAMAGED.format(name=path.name))
+        raise InputFileError(_DAMAGED.format(name=name))
     if fmt == "encrypted":
-        raise InputFileError(_ENCRYPTED.format(name=path.name))
+        raise InputFileError(_ENCRYPTED.format(name=name))
     if fmt in ("docx", "binary"):
         return fmt, None, []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            return _read_format(path, fmt, limits)
+            return _read_format(path, fmt, limits, name)
         finally:
             for w in caught:
-                logger.info("reading %s: %s", path.name, str(w.message)[:300])
+                logger.info("reading %s: %s", name, str(w.message)[:300])
 
 
-def _read_format(path: Path, fmt: str, limits) -> tuple[str, str | None, list[RawSheet]]:
+def _read_format(path: Path, fmt: str, limits, name: str) -> tuple[str, str | None, list[RawSheet]]:
     """Dispatch to the reader of ``fmt``; reader failures become Chinese :class:`InputFileError`."""
     from .limits import LimitExceededError, check_text_lines, check_zip
 
     try:
         if fmt == "xlsx":
-            check_zip(path, path.name, limits)
+            check_zip(path, name, limits)
             return fmt, None, _read_xlsx(path)
         if fmt == "xls":
             return fmt, None, _read_xls(path)
@@ -348,13 +349,13 @@ def _read_format(path: Path, fmt: str, limits) -> tuple[str, str | None, list[Ra
         if fmt == "mime":
             sheets, enc = _parse_mime(data)
             return fmt, enc, sheets
-        check_text_lines(data, path.name, limits)
+        check_text_lines(data, name, limits)
         text, enc = decode_text(data)
         return fmt, enc, _parse_text(text)
     except LimitExceededError:
         raise
     except InputFileError as exc:
-        raise InputFileError(f"文件 {path.name}：{exc}") from exc
+        raise InputFileError(f"文件 {name}：{exc}") from exc
     except Exception as exc:
-        logger.info("reader failed on %s (%s): %s: %s", path.name, fmt, type(exc).__name__, exc)
-        raise InputFileError(_failure_reason(exc, fmt, path.name)) from exc
+        logger.info("reader failed on %s (%s): %s: %s", name, fmt, type(exc).__name__, exc)
+        raise InputFileError(_failure_reason(exc, fmt, name)) from exc
