@@ -17,6 +17,7 @@ import yaml
 from ..core import tables
 from ..core.errors import MissingColumnError, ParameterError, TableNotRecognisedError
 from ..core.resources import parameter_path
+from .sniff import text_name
 
 __all__ = [
     "normalise_header", "Lexicon", "load_lexicon", "SourceRule", "load_sources",
@@ -74,9 +75,9 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ParameterError(f"表头配置文件 {path} 无法读取：{exc}") from exc
+        raise ParameterError(f"表头配置文件 {text_name(path)} 无法读取：{exc}") from exc
     if not isinstance(data, dict):
-        raise ParameterError(f"表头配置文件 {path} 应为 {{表名: {{标准列名: [写法, ...]}}}} 结构。")
+        raise ParameterError(f"表头配置文件 {text_name(path)} 应为 {{表名: {{标准列名: [写法, ...]}}}} 结构。")
     return data
 
 
@@ -94,10 +95,10 @@ def load_lexicon(headers_file: str | None = None) -> Lexicon:
     for path in files:
         for table, cols in _read_yaml(path).items():
             if table not in tables.TABLES:
-                raise ParameterError(f"{path}：未知的表 {table!r}；可用：{', '.join(tables.TABLES)}。")
+                raise ParameterError(f"{text_name(path)}：未知的表 {table!r}；可用：{', '.join(tables.TABLES)}。")
             for canonical, spellings in (cols or {}).items():
                 if canonical not in tables.TABLES[table]:
-                    raise ParameterError(f"{path}：表 {table} 没有列 {canonical!r}；"
+                    raise ParameterError(f"{text_name(path)}：表 {table} 没有列 {canonical!r}；"
                                          f"可用：{', '.join(tables.TABLES[table])}。")
                 for s in [canonical, *(spellings or [])]:
                     by_table[table][normalise_header(s)[0]] = canonical
@@ -176,11 +177,11 @@ def load_sources(folder: Path) -> list[SourceRule]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ParameterError(f"数据目录中的 {path} 无法读取（YAML 格式错误或编码不是 UTF-8）：{exc}") from exc
+        raise ParameterError(f"数据目录中的 {text_name(path)} 无法读取（YAML 格式错误或编码不是 UTF-8）：{exc}") from exc
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise ParameterError(f"{path} 应为“文件名或通配符: {{table: 表名, columns: {{表头: 标准列名}}}}”的映射，"
+        raise ParameterError(f"{text_name(path)} 应为“文件名或通配符: {{table: 表名, columns: {{表头: 标准列名}}}}”的映射，"
                              f"实际是 {type(data).__name__}。")
     rules, problems = [], []
     for glob, spec in data.items():
@@ -189,7 +190,7 @@ def load_sources(folder: Path) -> list[SourceRule]:
         if rule is not None:
             rules.append(rule)
     if problems:
-        raise ParameterError(f"{path} 有 {len(problems)} 处错误：\n" + "\n".join(f"  - {x}" for x in problems))
+        raise ParameterError(f"{text_name(path)} 有 {len(problems)} 处错误：\n" + "\n".join(f"  - {x}" for x in problems))
     return rules
 
 

@@ -22,6 +22,7 @@ import yaml
 
 from ..core.errors import InputFileError, ParameterError
 from ..core.resources import parameter_path
+from .sniff import text_name
 
 __all__ = ["IntakeLimits", "LimitExceededError", "load_limits", "check_file_size", "check_zip",
            "check_text_lines", "check_sheet_shape", "cap_list", "cap_text"]
@@ -80,7 +81,7 @@ def _validate(data, path: Path) -> IntakeLimits:
     if data is None:
         return IntakeLimits()
     if not isinstance(data, dict):
-        raise ParameterError(f"{path}：limits 应为“名称: 数值”的映射，实际是 {type(data).__name__}。")
+        raise ParameterError(f"{text_name(path)}：limits 应为“名称: 数值”的映射，实际是 {type(data).__name__}。")
     known = {f.name for f in fields(IntakeLimits)}
     problems, values = [], {}
     for key, value in data.items():
@@ -96,7 +97,7 @@ def _validate(data, path: Path) -> IntakeLimits:
             continue
         values[key] = int(value) if key in _INTEGER_KEYS else float(value)
     if problems:
-        raise ParameterError(f"参数文件 {path} 有误：" + "；".join(problems) + "。")
+        raise ParameterError(f"参数文件 {text_name(path)} 有误：" + "；".join(problems) + "。")
     return IntakeLimits(**values)
 
 

@@ -122,7 +122,7 @@ def load_intake(out_dir: str | Path) -> IntakeResult:
     """
     out = Path(out_dir)
     if not (out / "intake.json").exists():
-        raise InputFileError(f"目录 {out} 中没有 intake.json；请先运行 onecard intake。")
+        raise InputFileError(f"目录 {text_name(out)} 中没有 intake.json；请先运行 onecard intake。")
     summary = json.loads((out / "intake.json").read_text(encoding="utf-8"))
     tables = {}
     for name in summary.get("tables", {}):
@@ -442,7 +442,7 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
     limits = limits or load_limits()
     single = root.is_file()
     if not root.exists():
-        raise InputFileError(f"路径不存在：{root}")
+        raise InputFileError(f"路径不存在：{text_name(root)}")
     folder = root.parent if single else root
     rules = load_sources(folder)
     files, link_skips = ([root], []) if single else list_data_files(root)
@@ -503,7 +503,7 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
     summary["conflicts"] = _conflict_summary(conflicts)
     if require_payouts and not single and "payouts" not in tables:
         why = "；".join(f"{u['file']}：{u['reason']}" for u in summary["unreadable"][:5])
-        raise RunError(f"数据目录 {root} 中没有可读取的一卡通发放明细（payouts）。"
+        raise RunError(f"数据目录 {text_name(root)} 中没有可读取的一卡通发放明细（payouts）。"
                        f"至少需要一个包含身份证号、金额、补贴项目、所属期或发放年月列的文件。" + (f"无法读取的文件：{why}" if why else ""))
     quarantine = pd.DataFrame(qrows, columns=QUARANTINE_COLUMNS)
     quarantine["row"] = quarantine["row"].astype("Int64")
