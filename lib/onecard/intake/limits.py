@@ -28,6 +28,7 @@ __all__ = ["IntakeLimits", "LimitExceededError", "load_limits", "check_file_size
            "check_text_lines", "check_sheet_shape", "cap_list", "cap_text"]
 
 _MB = 1024 * 1024
+_CHUNK = 16 * _MB
 
 
 class LimitExceededError(InputFileError):
@@ -174,15 +175,22 @@ def check_text_lines(data: bytes, name: str, limits: IntakeLimits) -> None:
     if not data:
         return
     arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10)
-    bounds = np.concatenate(([-1], ends, [len(arr)]))
-    longest = int(np.diff(bounds).max()) - 1
+    longest, n_lines, last_end = 0, 1, -1
+    for start in range(0, len(arr), _CHUNK):  # chunks bound the temporary arrays (16 MB each)
+        ends = np.flatnonzero(arr[start: start + _CHUNK] == 10) + start
+        if len(ends):
+            longest = max(longest, int(np.diff(np.concatenate(([last_end], ends))).max()) - 1)
+            last_end = int(ends[-1])
+            n_lines += len(ends)
+    longest = max(longest, len(arr) - last_end - 1)
+    if last_end == len(arr) - 1:
+        n_lines -= 1  # a final line break ends the last line, it opens no new one
     if longest > limits.max_line_bytes:
         raise LimitExceededError(
             f"文件 {name} 有一行长 {longest} 字节，超过上限 {limits.max_line_bytes} 字节"
             "（limits.max_line_bytes），可能不是按行导出的表格，未读取。")
-    if len(ends) + 1 > limits.max_rows_per_sheet:
-        raise LimitExceededError(f"文件 {name} 有 {len(ends) + 1} 行，超过上限 {limits.max_rows_per_sheet} 行"
+    if n_lines > limits.max_rows_per_sheet:
+        raise LimitExceededError(f"文件 {name} 有 {n_lines} 行，超过上限 {limits.max_rows_per_sheet} 行"
                                  "（limits.max_rows_per_sheet），未读取。")
 
 

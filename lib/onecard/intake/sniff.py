@@ -10,6 +10,7 @@ Source: REAL_WORLD_CASES.md B05, B07, B08; DATA_CONTRACT.md (Header matching).
 from __future__ import annotations
 
 import codecs
+import mmap
 import os
 import re
 import zipfile
@@ -96,7 +97,7 @@ def sniff_format(path: str | Path) -> str:
     if not head.strip():
         return "empty"
     if head.startswith(_OLE):
-        return "encrypted" if _ENCRYPTED_STREAM in path.read_bytes() else "xls"
+        return "encrypted" if _has_encrypted_stream(path) else "xls"
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as zf:
@@ -118,6 +119,13 @@ def sniff_format(path: str | Path) -> str:
             and not _text_with_stray_nul(head):
         return "binary"
     return "text"
+
+
+def _has_encrypted_stream(path: Path) -> bool:
+    """Whether an OLE file names an ``EncryptedPackage`` stream (memory-mapped scan, no copy)."""
+    with path.open("rb") as fh:
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(_ENCRYPTED_STREAM) >= 0
 
 
 def _text_with_stray_nul(head: bytes) -> bool:
