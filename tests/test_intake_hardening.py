@@ -291,7 +291,7 @@ def test_run_survives_nul_and_bidi_in_names(tmp_path):
                            "--workers", "1"], capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
     assert proc.returncode in (0, 3), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
-    findings = pd.read_excel(out / "findings.xlsx", dtype=str)
+    findings = pd.read_excel(out / "findings.xlsx", dtype=str, engine="openpyxl")
     assert "POOLED_ACCOUNT" in set(findings["rule_id"])
     for path in out.rglob("*"):
         if path.is_file() and path.suffix in (".csv", ".json", ".html", ".graphml"):
