@@ -15,6 +15,10 @@ a Series of text and leave missing values missing.
   :func:`public_numbers`) instead of ``finding_id`` / ring id, which are hashes of
   identifiers and reversible once the ID is masked to a million candidates.
 
+``run_id`` stays in public files: it is the start time plus 8 hex characters of a
+SHA-1 over the input files' SHA-256 digests (``batch.runner``) - a hash of file
+contents, which the manifest lists anyway, never of a person's identifier.
+
 :class:`Publisher` bundles the three (names, digits, numbers): reports, views,
 exports and graph files all mask through it (issue 10).
 """
