@@ -55,12 +55,14 @@ def ring_nodes(network, ring_id: str, limit: int | None = None) -> list[str]:
     return nodes[:limit] if limit else nodes
 
 
-def draw_ring(network, ring_id: str, audience: str = "internal", ax=None):
+def draw_ring(network, ring_id: str, audience: str = "internal", ax=None, title_id: str | None = None):
     """Draw one ring (at most ``max_draw_nodes`` nodes, default 50).
 
     Node types by shape and colour (人员 o, 账户 s, 手机号 ^, 地址 D, 经办人 p,
     户 h); linking edges solid, other edges dashed; Chinese labels; IDs,
-    accounts and phones masked when ``audience='public'``.
+    accounts, phones and names masked when ``audience='public'``; the title shows
+    ``title_id`` (the ring's 公开编号 in public output) instead of ``ring_id``, and
+    never the ring id in public output (``GQ-?`` when no number is given).
 
     Returns
     -------
@@ -94,7 +96,8 @@ def draw_ring(network, ring_id: str, audience: str = "internal", ax=None):
     nx.draw_networkx_labels(g, pos, labels=labels, font_size=7, ax=ax,
                             font_family=matplotlib.rcParams["font.sans-serif"][0])
     row = network.rings.set_index("ring_id").loc[ring_id]
-    ax.set_title(f"关联圈 {ring_id}（{row['township']}）：{row['households']}户 {row['persons']}人，"
+    shown = title_id or (ring_id if audience == "internal" else "GQ-?")
+    ax.set_title(f"关联圈 {shown}（{row['township']}）：{row['households']}户 {row['persons']}人，"
                  f"评分 {row['score']:.1f}（疑点，待核实）", fontsize=11)
     ax.legend(loc="lower right", fontsize=8, markerscale=0.6)
     ax.set_axis_off()

@@ -6,7 +6,9 @@ rendered from the same HTML by WeasyPrint with the CJK font embedded
 are CSV (UTF-8 with BOM) and .xlsx with identifiers as text.
 
 Audience: ``internal`` shows IDs, accounts and phones in full (for the
-investigators and referrals); ``public`` masks them (``mask.mask_frame``).
+investigators and referrals); ``public`` identifies nobody: every table and
+free-text field goes through the run's ``core.mask.Publisher`` (names, IDs,
+accounts, phones masked; findings and rings by 公开编号, never their hash ids).
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from ..core.tables import TABLE_LABELS
 from .charts import findings_by_rule_chart, monthly_payments_chart, to_data_uri, townships_chart
 from .excel import write_csv, write_xlsx
 from ..core.fonts import css_font_face
-from ..core.mask import mask_frame
+from ..core.mask import Publisher
 
 TEMPLATES = template_dir()
-AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（身份证号、账号、电话已脱敏）"}
+AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（姓名、身份证号、账号、电话已脱敏，疑点以公开编号标识）"}
 
 #: Chinese headers of the findings columns (exports keep the canonical names;
 #: reports show these).
@@ -38,6 +40,9 @@ FINDINGS_HEADERS_ZH = {
     "period_start": "起始年月", "period_end": "终止年月", "months": "月数",
     "amount_fen": "涉及金额(分)", "evidence": "疑点说明", "run_id": "运行编号",
 }
+#: Public exports carry 公开编号 instead of 疑点编号 (finding_id).
+PUBLIC_HEADERS_ZH = {"public_no": "公开编号",
+                     **{k: v for k, v in FINDINGS_HEADERS_ZH.items() if k != "finding_id"}}
 
 
 def _env() -> Environment:
@@ -66,25 +71,54 @@ def write_pdf(html: str, path: Path) -> Path:
     return path
 
 
-def export_findings(findings: pd.DataFrame, folder: Path, audience: str = "internal") -> None:
-    """Write ``findings.csv`` (BOM) and ``findings.xlsx`` (text identifiers) into ``folder``."""
+def export_findings(findings: pd.DataFrame, folder: Path, audience: str = "internal",
+                    publisher: Publisher | None = None) -> dict:
+    """Write ``findings.csv`` (BOM) and ``findings.xlsx`` (text identifiers) into ``folder``.
+
+    Public: ``public_no`` (公开编号) replaces ``finding_id`` as the first column and
+    every other column is masked by ``publisher`` (``core.mask.mask_frame``; without
+    one only digit runs and name columns are masked - callers pass ``Run.publisher``).
+
+    Returns
+    -------
+    dict
+        ``{"truncated": n}``: .xlsx cells cut at Excel's 32,767-character limit (each
+        says so in the cell; the CSV keeps the full text).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = findings[FINDINGS_COLUMNS]
+    headers = FINDINGS_HEADERS_ZH
     if audience == "public":
-        out = mask_frame(out)
+        out = mask_frame_public(out, publisher)
+        headers = PUBLIC_HEADERS_ZH
     write_csv(out, folder / "findings.csv")
-    notes = pd.DataFrame({"列名": list(FINDINGS_HEADERS_ZH),
-                          "含义": list(FINDINGS_HEADERS_ZH.values())})
-    write_xlsx({"疑点清单": out, "列说明": notes}, folder / "findings.xlsx")
+    notes = pd.DataFrame({"列名": list(headers), "含义": list(headers.values())})
+    stats: dict = {}
+    write_xlsx({"疑点清单": out, "列说明": notes}, folder / "findings.xlsx", stats=stats)
+    return {"truncated": stats.get("truncated", 0)}
 
 
-def findings_rows(findings: pd.DataFrame, audience: str, limit: int) -> list[dict]:
-    """Findings as template rows (masked for the public audience), at most ``limit``."""
+def mask_frame_public(frame: pd.DataFrame, publisher: Publisher | None) -> pd.DataFrame:
+    """``frame`` masked by ``publisher`` (or by rule only when there is none)."""
+    return (publisher or Publisher()).frame(frame)
+
+
+def findings_rows(findings: pd.DataFrame, audience: str, limit: int,
+                  publisher: Publisher | None = None) -> list[dict]:
+    """Findings as template rows, at most ``limit``; ``number`` is the finding_id
+    (internal) or the 公开编号 (public, everything masked by ``publisher``)."""
     shown = findings.head(limit)
     if audience == "public":
-        shown = mask_frame(shown)
+        shown = mask_frame_public(shown, publisher)
+        shown = shown.assign(number=shown["public_no"])
+    else:
+        shown = shown.assign(number=shown["finding_id"])
     return shown.astype(object).where(shown.notna(), None).to_dict("records")
+
+
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def render_township_report(run, township: str, out_dir: Path, audience: str = "internal",
@@ -116,24 +150,27 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     by_rule = review.findings_by_rule(run, township)
     overview = review.township_overview(run, township)
     rings = review.rings_for(run, township)
+    publisher = run.publisher if audience == "public" else None
     charts = [to_data_uri(findings_by_rule_chart(by_rule, f"{township}各类疑点数量")),
               to_data_uri(monthly_payments_chart(review.monthly_payments(run, township),
                                                  f"{township}各月成功发放金额（元）"))]
     ring_figs = _ring_drawings(run, rings.head(3), audience)
     for fig in ring_figs:
         fig["members"] = review.ring_members_for(run, fig["ring_id"], audience).to_dict("records")
+        fig["ring_id"] = publisher.number(fig["ring_id"]) if publisher else fig["ring_id"]
     graphs = review.export_township_graphs(run, township, out_dir / "graph", audience)
     context = {
         "township": township, "audience": audience, "audience_label": AUDIENCES[audience],
         "period": run.period, "run_id": run.analysis.meta.get("run_id", ""),
         "policy": run.analysis.meta.get("policy", {}), "overview": overview,
-        "by_rule": by_rule.to_dict("records"), "findings": findings_rows(findings, audience, max_rows),
+        "by_rule": by_rule.to_dict("records"),
+        "findings": findings_rows(findings, audience, max_rows, publisher),
         "titles": dict(zip(by_rule["rule_id"], by_rule["title_zh"])),
         "findings_total": len(findings), "max_rows": max_rows, "headers": FINDINGS_HEADERS_ZH,
-        "rings": rings.head(20).astype(object).where(rings.head(20).notna(), None).to_dict("records"),
+        "rings": _rows(run.shown(rings.head(20), audience)),
         "ring_figs": ring_figs, "charts": charts, "graph_files": len(graphs),
-        "quality_by_table": review.data_quality_by_table(run).to_dict("records"),
-        "damaged": review.damaged_rows(run).to_dict("records"),
+        "quality_by_table": _rows(run.shown(review.data_quality_by_table(run), audience)),
+        "damaged": _rows(run.shown(review.damaged_rows(run), audience)),
         "not_checked": review.not_checked(run).to_dict("records"),
         "parameters": _parameters_zh(parameters or {}),
     }
@@ -141,7 +178,7 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     paths = {"html": out_dir / "review.html", "pdf": out_dir / "review.pdf"}
     paths["html"].write_text(html, encoding="utf-8")
     write_pdf(html, paths["pdf"])
-    export_findings(findings, out_dir, audience)
+    export_findings(findings, out_dir, audience, publisher)
     paths.update(csv=out_dir / "findings.csv", xlsx=out_dir / "findings.xlsx")
     if graphs:
         paths["graph"] = out_dir / "graph"
@@ -179,7 +216,8 @@ def _ring_drawings(run, rings: pd.DataFrame, audience: str) -> list[dict]:
     out = []
     for rid in rings["ring_id"]:
         try:
-            fig = draw_ring(network, rid, audience=audience)
+            fig = draw_ring(network, rid, audience=audience,
+                            title_id=run.publisher.number(rid) if audience == "public" else None)
         except Exception:  # a drawing must not stop the report
             logger.exception("drawing ring %s failed", rid)
             continue
@@ -187,8 +225,13 @@ def _ring_drawings(run, rings: pd.DataFrame, audience: str) -> list[dict]:
     return out
 
 
-def render_district_summary(run, out_dir: Path, parameters: dict | None = None) -> dict:
-    """Write ``district_summary.html`` and ``.pdf`` into the run folder ``out_dir``."""
+def render_district_summary(run, out_dir: Path, parameters: dict | None = None,
+                            audience: str | None = None) -> dict:
+    """Write ``district_summary.html`` and ``.pdf`` into the run folder ``out_dir``.
+
+    ``audience`` defaults to the run's (``manifest.parameters.audience``); public
+    masks the data-quality tables (file names, damaged raw values).
+    """
     from ..views import review
 
     out_dir = Path(out_dir)
@@ -199,14 +242,15 @@ def render_district_summary(run, out_dir: Path, parameters: dict | None = None) 
         charts.append(to_data_uri(townships_chart(metrics, "疑点数", "疑点数（条）",
                                                   "各街道(乡镇)疑点数量")))
     shown = review.metrics_display(run)
+    audience = audience or (run.manifest or {}).get("parameters", {}).get("audience", "internal")
     context = {
         "period": run.period, "run_id": run.analysis.meta.get("run_id", ""),
         "policy": run.analysis.meta.get("policy", {}), "overview": review.township_overview(run),
         "by_rule": by_rule.to_dict("records"), "charts": charts,
         "metrics_columns": list(shown.columns),
         "metrics": shown.to_dict("records"),
-        "quality": review.data_quality(run).to_dict("records"),
-        "damaged": review.damaged_rows(run).to_dict("records"),
+        "quality": _rows(run.shown(review.data_quality(run), audience)),
+        "damaged": _rows(run.shown(review.damaged_rows(run), audience)),
         "not_checked": review.not_checked(run).to_dict("records"),
         "townships": (run.manifest or {}).get("townships", []),
         "parameters": _parameters_zh(parameters or {}),
