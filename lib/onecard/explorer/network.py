@@ -20,7 +20,7 @@ import pandas as pd
 from ..core.mask import mask_value
 from .data import ExplorerData
 
-__all__ = ["EdgeIndex", "Neighbourhood", "why_linked", "draw_neighbourhood", "node_label",
+__all__ = ["EdgeIndex", "Neighbourhood", "why_linked", "svg_neighbourhood", "path_table", "node_label",
            "EDGE_KIND_ZH", "NODE_STYLE", "edge_index"]
 
 #: Edge kinds in Chinese (graph.build edge kinds).
@@ -248,55 +248,86 @@ def path_table(data: ExplorerData, path: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def draw_neighbourhood(data: ExplorerData, nb: Neighbourhood, ring_nodes: set[str] | None = None,
-                       title: str = ""):
-    """Draw the shown nodes and their edges (matplotlib Figure).
+def _marker(kind: str, x: float, y: float, r: float, colour: str, stroke: str, sw: float) -> str:
+    """One SVG node marker: circle, square, triangle, diamond, hexagon or pentagon."""
+    style = f'fill="{colour}" stroke="{stroke}" stroke-width="{sw}"'
+    if kind == "person":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" {style}/>'
+    if kind == "account":
+        return f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" {style}/>'
+    sides, turn = {"phone": (3, -90), "address": (4, 0), "household": (6, 0), "handler": (5, -90)}.get(kind, (8, 0))
+    ang = np.deg2rad(turn + np.arange(sides) * 360 / sides)
+    pts = " ".join(f"{x + 1.2 * r * np.cos(a):.1f},{y + 1.2 * r * np.sin(a):.1f}" for a in ang)
+    return f'<polygon points="{pts}" {style}/>'
 
-    Node types by marker and colour (:data:`NODE_STYLE`, legend in Chinese);
-    linking edges solid, context edges dashed; ring members outlined in red; the
-    centre larger; labels masked for the public audience. Layout: spring layout of
-    the small shown graph only (seeded, so the same view draws the same).
+
+def svg_neighbourhood(data: ExplorerData, nb: Neighbourhood, ring_nodes: set[str] | None = None,
+                      title: str = "", width: int = 900, height: int = 620) -> str:
+    """Draw the shown nodes and their edges as an SVG document (text).
+
+    Node types by shape and colour (:data:`NODE_STYLE`, legend in Chinese: person
+    circle, account square, phone triangle, address diamond, household hexagon,
+    handler pentagon); linking edges solid and dark, context edges dashed and
+    light, each with its Chinese kind as a tooltip; ring members outlined in red;
+    the centre larger; labels masked for the public audience. Layout: seeded
+    spring layout of the small shown graph only (the same view draws the same).
     """
-    import matplotlib.pyplot as plt
+    import html as _html
+
     import networkx as nx
 
-    from ..core.fonts import use_cjk_font
-
-    use_cjk_font()
-    fig, ax = plt.subplots(figsize=(9, 6.5))
-    ax.set_axis_off()
+    esc = _html.escape
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="oc-network" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif">'
+            f'<rect width="100%" height="100%" fill="white"/>')
+    more = sum(nb.truncated.values())
+    caption = (title or "关系网络") + (f"（另有 {more} 个相邻节点未展开）" if more else "")
+    parts = [head, f'<text x="10" y="22" font-size="15">{esc(caption)}</text>']
     if not nb.nodes:
-        ax.text(0.5, 0.5, "没有关系网络记录", ha="center", va="center", transform=ax.transAxes)
-        return fig
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">没有关系网络记录</text></svg>')
+        return "".join(parts)
     e = nb.edges()
     g = nx.Graph()
     g.add_nodes_from(nb.nodes)
     g.add_edges_from(zip(e["u"].astype(str), e["v"].astype(str)))
-    pos = nx.spring_layout(g, seed=7, k=1.2 / max(1, len(nb.nodes)) ** 0.5)
+    pos = nx.spring_layout(g, seed=7, k=1.6 / max(1, len(nb.nodes)) ** 0.5)
+    xy = np.array([pos[n] for n in nb.nodes])
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = np.where(hi - lo > 1e-9, hi - lo, 1.0)
+    plot_w, plot_h = width - 230, height - 80
+    at = {n: (40 + plot_w * (p[0] - lo[0]) / span[0], 50 + plot_h * (p[1] - lo[1]) / span[1])
+          for n, p in zip(nb.nodes, xy)}
     link = e["link"].fillna(False).astype(bool).to_numpy() if "link" in e else np.ones(len(e), bool)
-    for (u, v), lk in zip(zip(e["u"].astype(str), e["v"].astype(str)), link):
-        ax.plot([pos[u][0], pos[v][0]], [pos[u][1], pos[v][1]], color="#555555" if lk else "#bbbbbb",
-                linestyle="-" if lk else "--", linewidth=1.2 if lk else 0.8, zorder=1)
+    for u, v, kind, lk in zip(e["u"].astype(str), e["v"].astype(str), e["kind"].astype(str), link):
+        (x1, y1), (x2, y2) = at[u], at[v]
+        dash = "" if lk else ' stroke-dasharray="5,4"'
+        parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+                     f'stroke="{"#555555" if lk else "#bbbbbb"}" stroke-width="{1.6 if lk else 1}"{dash}>'
+                     f'<title>{esc(EDGE_KIND_ZH.get(kind, kind))}</title></line>')
     ring_nodes = ring_nodes or set()
-    kinds = pd.Series([n.split(":", 1)[0] for n in nb.nodes])
-    for kind, (zh, marker, colour) in NODE_STYLE.items():
-        ns = [n for n, k in zip(nb.nodes, kinds) if k == kind]
-        if not ns:
-            continue
-        xy = np.array([pos[n] for n in ns])
-        size = [320 if n == nb.centre else 140 for n in ns]
-        edge = ["#c00000" if n in ring_nodes else "white" for n in ns]
-        ax.scatter(xy[:, 0], xy[:, 1], s=size, marker=marker, c=colour, edgecolors=edge,
-                   linewidths=[2.0 if n in ring_nodes else 0.8 for n in ns], zorder=2, label=zh)
     for n in nb.nodes:
-        ax.annotate(node_label(data, n), pos[n], fontsize=7, ha="center", va="top",
-                    xytext=(0, -8), textcoords="offset points", zorder=3)
-    if ring_nodes:
-        ax.scatter([], [], s=140, marker="o", c="white", edgecolors="#c00000", linewidths=2, label="关联圈成员")
-    ax.plot([], [], color="#555555", label="可关联的共用（账户/手机号）")
-    ax.plot([], [], color="#bbbbbb", linestyle="--", label="背景关系（地址、户、经办等）")
-    ax.legend(loc="upper left", fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.0))
-    more = sum(nb.truncated.values())
-    ax.set_title((title or "关系网络") + (f"（另有 {more} 个相邻节点未展开）" if more else ""), fontsize=10)
-    fig.tight_layout()
-    return fig
+        kind = n.split(":", 1)[0]
+        zh, _, colour = NODE_STYLE.get(kind, (kind, "o", "#999999"))
+        x, y = at[n]
+        r = 11 if n == nb.centre else 7
+        ring = n in ring_nodes
+        label = node_label(data, n).split("\n")
+        parts.append(f'<g class="oc-node" data-kind="{esc(kind)}"><title>{esc(zh + "：" + " ".join(label))}</title>'
+                     + _marker(kind, x, y, r, colour, "#c00000" if ring else "white", 2.5 if ring else 1)
+                     + "".join(f'<text x="{x:.1f}" y="{y + r + 11 + 11 * i:.1f}" font-size="10" '
+                               f'text-anchor="middle">{esc(t)}</text>' for i, t in enumerate(label))
+                     + "</g>")
+    lx, ly = width - 180, 50
+    legend = [(k, *v) for k, v in NODE_STYLE.items()]
+    for i, (kind, zh, _, colour) in enumerate(legend):
+        parts.append(_marker(kind, lx, ly + 22 * i, 6, colour, "white", 1)
+                     + f'<text x="{lx + 14}" y="{ly + 22 * i + 4}" font-size="11">{esc(zh)}</text>')
+    y0 = ly + 22 * len(legend)
+    parts.append(f'<circle cx="{lx}" cy="{y0}" r="6" fill="white" stroke="#c00000" stroke-width="2.5"/>'
+                 f'<text x="{lx + 14}" y="{y0 + 4}" font-size="11">关联圈成员</text>'
+                 f'<line x1="{lx - 8}" y1="{y0 + 22}" x2="{lx + 8}" y2="{y0 + 22}" stroke="#555555" stroke-width="1.6"/>'
+                 f'<text x="{lx + 14}" y="{y0 + 26}" font-size="11">共用账户/手机号</text>'
+                 f'<line x1="{lx - 8}" y1="{y0 + 44}" x2="{lx + 8}" y2="{y0 + 44}" stroke="#bbbbbb" '
+                 f'stroke-dasharray="5,4"/><text x="{lx + 14}" y="{y0 + 48}" font-size="11">地址、户、经办等背景关系</text>')
+    parts.append("</svg>")
+    return "".join(parts)
