@@ -70,7 +70,8 @@ def export_selection(data: ExplorerData, findings: pd.DataFrame, path) -> Path:
     (``onecard.report.excel.write_xlsx``), masked for the public audience."""
     from ..report.excel import write_xlsx
 
-    table = display_findings(findings, data.audience)
+    table = display_findings(findings, data.audience,
+                             names=data.names_in(findings) if data.public else None)
     return write_xlsx({"疑点": table}, Path(path))
 
 
@@ -223,8 +224,10 @@ class ExplorerApp:
         sel = sort_findings(sel, self.sort_by.value, not self.descending.value)
         self.selection = sel
         self.message.value = ""
-        self.results.value = html_table(display_findings(sel, self.data.audience), max_rows=200,
-                                        row_ids=sel["finding_id"].tolist())
+        shown = sel.head(200)
+        names = self.data.names_in(shown) if self.data.public else None
+        self.results.value = html_table(display_findings(shown, self.data.audience, names=names), max_rows=200,
+                                        row_ids=sel["finding_id"].tolist(), total=len(sel))
         labels = self._finding_labels(sel.head(500))
         self.finding.options = list(zip(labels, sel["finding_id"].head(500)))
         self.finding.value = self.finding.options[0][1] if self.finding.options else None
@@ -428,7 +431,9 @@ def batch_view(run_dir, audience: str = "internal", township: str = "", rule: st
     ``person_id`` is given, that person's story tables. No widget is created."""
     data = open_run(run_dir, work_dir, audience)
     sel, _ = find(data, Filters(township=township or None, rule=rule or None))
-    out = ["<h3>疑点</h3>", html_table(display_findings(sel, audience), max_rows=max_rows)]
+    shown = sel.head(max_rows)
+    names = data.names_in(shown) if data.public else None
+    out = ["<h3>疑点</h3>", html_table(display_findings(shown, audience, names=names), total=len(sel))]
     if person_id:
         st = person_story(data, person_id)
         out += [f"<h3>{html.escape(st.title)}</h3>",

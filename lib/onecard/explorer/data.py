@@ -277,9 +277,36 @@ class ExplorerData:
             phones += res["v"].astype(str).tolist()
         return sorted(set(accounts + phones))
 
+    def owners_of(self, nodes: list[str]) -> set[str]:
+        """Persons (``person:<id>``) who hold/use the given account or phone nodes,
+        including the holders of accounts a phone is reserved on."""
+        if not nodes:
+            return set()
+        e = self.edges
+        kinds = e["kind"].astype("string")
+        res = e[(kinds == "reserved_phone").fillna(False).to_numpy(bool) & e["v"].isin(nodes).fillna(False).to_numpy(bool)]
+        targets = set(nodes) | set(res["u"].astype(str))
+        own = e[kinds.isin(["holds", "official_account", "official_phone", "contact_phone"]).fillna(False).to_numpy(bool)
+                & e["v"].isin(list(targets)).fillna(False).to_numpy(bool)]
+        return set(own["u"].astype(str))
+
     def identifiers_of(self, person_id: str) -> list[str]:
         """Bare values (no prefix) of :meth:`own_nodes`."""
         return [n.split(":", 1)[1] for n in self.own_nodes(person_id)]
+
+    def names_in(self, findings: pd.DataFrame) -> list[str]:
+        """Names of every person the findings name (subject, related, holders of
+        subject accounts/phones) and the findings' own ``name`` values: what may
+        appear in their evidence sentences and must be masked for the public."""
+        inv = self.involvement
+        pos = np.flatnonzero(self.findings.index.isin(findings.index))
+        idents = inv.loc[inv["pos"].isin(pos).to_numpy(bool), "ident"]
+        nodes = ["person:" + i for i in idents] + list(self.owners_of(
+            [f"{k}:{i}" for k in ("account", "phone") for i in idents]))
+        pids = [n.split(":", 1)[1] for n in nodes]
+        at = [self.person_pos[p] for p in pids if p in self.person_pos]
+        names = self.persons["name"].iloc[at].dropna().astype(str).tolist() if at else []
+        return sorted(set(names) | set(findings["name"].dropna().astype(str)))
 
     def findings_about(self, identifiers) -> pd.DataFrame:
         """Findings naming any of ``identifiers`` as subject or related party."""
@@ -402,6 +429,7 @@ def resolve_query(data: ExplorerData, query: str) -> tuple[set[str], pd.Series]:
     idx = data.search_index
     hit = idx["key"].str.contains(q, regex=False).fillna(False).to_numpy(bool)
     nodes = set(idx.loc[hit, "node"].tolist())
+    nodes |= data.owners_of([n for n in nodes if not n.startswith("person:")][:50])
     idents = {n.split(":", 1)[1] for n in nodes}
     for n in [n for n in nodes if n.startswith("person:")][:50]:
         idents.update(data.identifiers_of(n.split(":", 1)[1]))

@@ -7,6 +7,7 @@ display options, so no cell is ever elided with "…" and every value is escaped
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,11 +15,11 @@ import pandas as pd
 
 from ..core.findings import yuan
 from ..core.labels import FINDING_COLUMNS_ZH, SEVERITY_ZH, SUBJECT_TYPE_ZH
-from ..core.mask import mask_frame
+from ..core.mask import mask_frame, mask_name
 from .data import ExplorerData, resolve_query
 
 __all__ = ["Filters", "find", "display_findings", "html_table", "RESULT_COLUMNS", "ALL",
-           "SORT_KEYS", "sort_findings"]
+           "SORT_KEYS", "sort_findings", "mask_names_in_text"]
 
 ALL = "（全部）"
 STATUS_ZH = "台账状态"
@@ -95,14 +96,29 @@ def sort_findings(f: pd.DataFrame, by: str | None = None, ascending: bool = True
                          na_position="last")
 
 
+def mask_names_in_text(texts: pd.Series, names) -> pd.Series:
+    """Replace every occurrence of the given names in free text by its masked form
+    (``mask_name``), longest names first. Names shorter than 2 characters are left."""
+    names = sorted({str(n) for n in names if isinstance(n, str) and len(n) >= 2}, key=len, reverse=True)
+    if not names:
+        return texts
+    masked = dict(zip(names, mask_name(pd.Series(names, dtype="string")).tolist()))
+    pattern = "|".join(re.escape(n) for n in names)
+    return texts.astype("string").str.replace(pattern, lambda m: masked[m.group(0)], regex=True)
+
+
 def display_findings(f: pd.DataFrame, audience: str = "internal",
-                     columns: list[str] | None = None) -> pd.DataFrame:
+                     columns: list[str] | None = None, names=None) -> pd.DataFrame:
     """Findings for reading: Chinese headers, money in 元, severity and subject type in
-    Chinese, masked for ``audience="public"``."""
+    Chinese, masked for ``audience="public"`` (``names``: the person names that may
+    appear in the evidence sentences, masked there too; see
+    :meth:`~.data.ExplorerData.names_in`)."""
     cols = [c for c in (columns or RESULT_COLUMNS) if c in f.columns]
     out = f[cols].copy()
     if audience == "public":
         out = mask_frame(out)
+        if "evidence" in out and names is not None:
+            out["evidence"] = mask_names_in_text(out["evidence"], names)
         if "finding_id" in out.columns:  # a finding id is a hash of an identifier
             out = out.drop(columns=["finding_id"])
     if "severity" in out:
@@ -116,13 +132,14 @@ def display_findings(f: pd.DataFrame, audience: str = "internal",
 
 
 def html_table(frame: pd.DataFrame, max_rows: int = 200, css_class: str = "oc-table",
-               row_ids: list[str] | None = None) -> str:
+               row_ids: list[str] | None = None, total: int | None = None) -> str:
     """An HTML table of every column and the full text of every cell (escaped).
 
     At most ``max_rows`` rows are shown; the caption says how many there are.
-    ``row_ids`` become ``data-id`` attributes (the browser test picks rows by them).
+    ``row_ids`` become ``data-id`` attributes (the browser test picks rows by them);
+    ``total`` is the row count to report when ``frame`` is already a head.
     """
-    n = len(frame)
+    n = len(frame) if total is None else total
     shown = frame.head(max_rows)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     ids = list(row_ids or [])[:max_rows]
@@ -131,7 +148,7 @@ def html_table(frame: pd.DataFrame, max_rows: int = 200, css_class: str = "oc-ta
         attr = f' data-id="{html.escape(str(ids[i]))}"' if i < len(ids) else ""
         cells = "".join(f"<td>{html.escape('' if _missing(v) else str(v))}</td>" for v in rec)
         rows.append(f"<tr{attr}>{cells}</tr>")
-    caption = f"共 {n} 条" + (f"，显示前 {max_rows} 条" if n > max_rows else "")
+    caption = f"共 {n} 条" + (f"，显示前 {len(shown)} 条" if n > len(shown) else "")
     style = ("<style>.oc-table{border-collapse:collapse;font-size:12px}"
              ".oc-table th,.oc-table td{border:1px solid #ccc;padding:2px 6px;text-align:left;"
              "vertical-align:top;white-space:normal;max-width:40em}"

@@ -133,7 +133,7 @@ def person_story(data: ExplorerData, person_id: str) -> Story:
     recon = data.row_index("recon").rows(pid) if data.recon is not None else None
     months, events = person_timeline(pid, recon, tables)
     found = data.findings_about([pid, *own])
-    display = display_findings(found, data.audience)
+    display = display_findings(found, data.audience, names=data.names_in(found) if data.public else None)
     display.insert(0, "关联方式", _how(found, pid, own).to_numpy())
     ent = tables["entitlements"]
     entitlements = pd.DataFrame({
