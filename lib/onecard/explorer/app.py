@@ -227,7 +227,8 @@ class ExplorerApp:
         shown = sel.head(200)
         names = self.data.names_in(shown) if self.data.public else None
         self.results.value = html_table(display_findings(shown, self.data.audience, names=names), max_rows=200,
-                                        row_ids=sel["finding_id"].tolist(), total=len(sel))
+                                        row_ids=None if self.data.public else sel["finding_id"].tolist(),
+                                        total=len(sel))
         labels = self._finding_labels(sel.head(500))
         self.finding.options = list(zip(labels, sel["finding_id"].head(500)))
         self.finding.value = self.finding.options[0][1] if self.finding.options else None
