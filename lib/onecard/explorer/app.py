@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import io
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -88,6 +89,20 @@ def build_pack(data: ExplorerData, finding_id: str, out_dir) -> tuple[Path | Non
     return path, f"证据包已生成：{path}"
 
 
+def warm(data: ExplorerData) -> None:
+    """Build the per-person indexes, the edge adjacency and the chart machinery in the
+    background after opening, so the first person view answers as fast as the next."""
+    try:
+        data.warm()
+        edge_index(data)
+        import matplotlib.pyplot  # noqa: F401
+
+        from ..core.fonts import use_cjk_font
+        use_cjk_font()
+    except Exception as exc:  # warming is an optimisation: the views build what they need
+        logger.warning("explorer: background warm-up failed: %s", exc)
+
+
 class ExplorerApp:
     """The explorer's controls and their wiring (see module doc).
 
@@ -96,9 +111,11 @@ class ExplorerApp:
     data : ExplorerData
     by : str
         Default 处理人 for decisions.
+    background : bool
+        Warm the person indexes in a background thread (:func:`warm`).
     """
 
-    def __init__(self, data: ExplorerData, by: str = ""):
+    def __init__(self, data: ExplorerData, by: str = "", background: bool = True):
         import ipywidgets as w
 
         self.w = w
@@ -176,6 +193,8 @@ class ExplorerApp:
         self.export.on_click(lambda _b: self.export_current())
         self.pack.on_click(lambda _b: self.build_pack())
         self.refresh()
+        if background:
+            threading.Thread(target=warm, args=(data,), daemon=True, name="explorer-warm").start()
 
     # -- layout ---------------------------------------------------------------------------
     def _default_export(self) -> Path:

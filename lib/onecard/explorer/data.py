@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,6 +51,14 @@ VARIANTS = {
     "煒": "炜", "偉": "伟", "麗": "丽", "紅": "红", "輝": "辉", "傑": "杰", "穎": "颖", "慶": "庆",
     "雲": "云", "強": "强", "彊": "强", "栢": "柏", "秊": "年", "埜": "野", "玅": "妙", "冲": "冲",
 }
+#: Reconciliation columns read for a person's timeline (``views.timeline.person_timeline``).
+RECON_COLUMNS = ["person_id", "subsidy", "period", "standard_fen", "paid_fen", "failed_fen", "entitled",
+                 "stopped", "stop_event"]
+#: (table, key column) indexes built by :meth:`ExplorerData.warm`.
+WARM_INDEXES = [("recon", "person_id"), ("payouts", "person_id"), ("entitlements", "person_id"),
+                ("roster", "person_id"), ("deaths", "person_id"), ("moves", "person_id"),
+                ("custody", "person_id"), ("cards", "holder_id"), ("cards", "account_no")]
+_LOCK = threading.RLock()
 _TRANS = str.maketrans({**{d: "" for d in _DOTS}, **VARIANTS, " ": "", "\u3000": ""})
 
 
@@ -80,30 +89,29 @@ def pinyin_forms(names: pd.Series) -> tuple[pd.Series, pd.Series]:
 class RowIndex:
     """Rows of a frame grouped by one key column, for O(1) lookups.
 
-    Built with one ``factorize`` and one stable ``argsort``; ``rows(key)`` returns
-    the frame's rows for that key (empty frame when unknown).
+    Built once with one ``factorize`` and one stable ``argsort``; the frame is
+    kept sorted by the key, so ``rows(key)`` is a zero-copy slice (empty when the
+    key is unknown). Rows whose key is missing are left out.
     """
 
     def __init__(self, frame: pd.DataFrame | None, column: str):
-        self.frame = frame if frame is not None else pd.DataFrame()
         if frame is None or frame.empty or column not in frame.columns:
-            self._pos, self._order, self._start = {}, np.array([], dtype=np.int64), np.array([0])
+            self.frame = frame.iloc[:0] if frame is not None else pd.DataFrame()
+            self._pos, self._start = {}, np.array([0])
             return
         codes, uniques = pd.factorize(frame[column].astype("string"))
         self._pos = {str(u): i for i, u in enumerate(uniques)}
         ok = codes >= 0
-        self._order = np.flatnonzero(ok)[np.argsort(codes[ok], kind="stable")]
+        order = np.flatnonzero(ok)[np.argsort(codes[ok], kind="stable")]
+        self.frame = frame.take(order)
         counts = np.bincount(codes[ok], minlength=len(uniques))
         self._start = np.concatenate([[0], np.cumsum(counts)])
 
-    def positions(self, key: str) -> np.ndarray:
+    def rows(self, key: str) -> pd.DataFrame:
         i = self._pos.get(str(key))
         if i is None:
-            return np.array([], dtype=np.int64)
-        return self._order[self._start[i]:self._start[i + 1]]
-
-    def rows(self, key: str) -> pd.DataFrame:
-        return self.frame.iloc[self.positions(key)]
+            return self.frame.iloc[:0]
+        return self.frame.iloc[self._start[i]:self._start[i + 1]]
 
 
 def _read_json(path: Path) -> dict:
@@ -220,15 +228,22 @@ class ExplorerData:
     def table(self, name: str) -> pd.DataFrame | None:
         """A canonical intake table (None when the run did not have it); cached."""
         cache = self.__dict__.setdefault("_tables", {})
-        if name not in cache:
-            path = self.work_dir / "intake" / f"{name}.parquet"
-            cache[name] = pd.read_parquet(path) if path.exists() else None
+        with _LOCK:
+            if name not in cache:
+                path = self.work_dir / "intake" / f"{name}.parquet"
+                cache[name] = pd.read_parquet(path) if path.exists() else None
         return cache[name]
 
     @cached_property
     def recon(self) -> pd.DataFrame | None:
+        """The reconciliation, only the columns a person's timeline needs."""
         path = self.work_dir / "analysis" / "recon.parquet"
-        return pd.read_parquet(path) if path.exists() else None
+        if not path.exists():
+            return None
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(path).names)
+        return pd.read_parquet(path, columns=[c for c in RECON_COLUMNS if c in have])
 
     @cached_property
     def finding_rows(self) -> pd.DataFrame | None:
@@ -237,13 +252,23 @@ class ExplorerData:
         return pd.read_parquet(path) if path.exists() else None
 
     def row_index(self, table: str, column: str = "person_id") -> RowIndex:
-        """Rows of an intake table (or ``recon``) by ``column``, built on first use."""
+        """Rows of an intake table (or ``recon``) by ``column``, built on first use
+        (thread-safe: :meth:`warm` may be building it in the background)."""
         cache = self.__dict__.setdefault("_row_index", {})
         key = (table, column)
-        if key not in cache:
-            frame = self.recon if table == "recon" else self.table(table)
-            cache[key] = RowIndex(frame, column)
+        with _LOCK:
+            if key not in cache:
+                frame = self.recon if table == "recon" else self.table(table)
+                cache[key] = RowIndex(frame, column)
         return cache[key]
+
+    def warm(self) -> None:
+        """Build every per-person index a story needs (called in a background thread
+        when the explorer opens, so the first person view does not pay for them)."""
+        for table, column in WARM_INDEXES:
+            self.row_index(table, column)
+        with _LOCK:
+            _ = self.own_identifiers
 
     @cached_property
     def finding_names(self) -> pd.Series:

@@ -84,7 +84,14 @@ class EdgeIndex:
 
 def edge_index(data: ExplorerData) -> EdgeIndex:
     """The run's :class:`EdgeIndex` (built once per opened run)."""
+    from .data import _LOCK
+
     cache = data.__dict__
+    with _LOCK:
+        return _edge_index(data, cache)
+
+
+def _edge_index(data: ExplorerData, cache: dict) -> EdgeIndex:
     if "_edge_index" not in cache:
         hubs = set()
         hpath = data.work_dir / "analysis" / "hubs.parquet"
