@@ -62,3 +62,12 @@ def test_chart_draws_one_bar_pair_per_month():
     ax = fig.axes[0]
     assert len(ax.patches) == 8  # 4 months x (due, paid)
     assert min(p.get_height() for p in ax.patches) == -5.0  # -500 fen shown as -5 元
+
+
+def test_event_tables_without_their_optional_columns():
+    """A death list without 数据来源 and payouts without 补贴项目 still give events."""
+    t = _tables()
+    t["deaths"] = t["deaths"].drop(columns=["source"])
+    t["payouts"] = t["payouts"].drop(columns=["subsidy"])
+    _, events = person_timeline(P1, _recon(), t)
+    assert {"death", "reversal"} <= set(events["kind"])

@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--truth", required=True, help="答案目录（DIR_truth）")
     s.set_defaults(func=cmd_score)
 
+    from .ledger.cli import add_ledger_commands
+    add_ledger_commands(sub)
+
     s = sub.add_parser("rules", help="列出规则目录")
     s.add_argument("--markdown", action="store_true", help="以 Markdown 表格输出")
     s.set_defaults(func=cmd_rules)

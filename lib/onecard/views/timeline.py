@@ -47,8 +47,11 @@ def _rows(frame: pd.DataFrame | None, column: str, person_id: str) -> pd.DataFra
 
 
 def _events(kind: str, periods, details, src: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame({"period": _month(periods).to_numpy(), "kind": kind,
-                        "label": EVENT_LABELS[kind], "detail": pd.Series(details, dtype="string").to_numpy()})
+    months = _month(periods).to_numpy()
+    detail = (pd.Series(pd.NA, index=range(len(months)), dtype="string") if details is None
+              else pd.Series(details, dtype="string").reset_index(drop=True))
+    out = pd.DataFrame({"period": months, "kind": kind, "label": EVENT_LABELS[kind],
+                        "detail": detail.to_numpy()})
     for col in ("_file", "_sheet", "_row"):
         out[col] = src[col].to_numpy() if col in src.columns else pd.NA
     return out[out["period"].notna()]
