@@ -12,10 +12,6 @@ from onecard.explorer.app import ExplorerApp, batch_view, build_explorer
 
 pytest.importorskip("ipywidgets")
 
-NEEDS_LEDGER = pytest.mark.skipif(
-    not decide.ledger_available(),
-    reason="onecard.ledger (store/workflow/upsert) is not on this branch yet; the lead removes this "
-           "skip when the ledger branch is merged")
 
 
 @pytest.fixture()
@@ -96,13 +92,20 @@ def test_export_selection_is_formula_safe(run, tmp_path):
     assert "已导出 1 条" in app.message.value
 
 
-def test_pack_not_installed_message(run):
+def test_pack_of_a_finding(run, monkeypatch):
+    """The pack button calls report.pack.build_pack with the run, the finding and the audience."""
+    from onecard.report import pack
+
+    calls = []
+    monkeypatch.setattr(pack, "build_pack", lambda run_, fid, out, aud, history=None: calls.append(
+        (run_.folder, fid, aud)) or {"html": out / "x.html"})
     app = build_explorer(run)
+    app.finding.value = F_DEAD
     app.pack.click()
-    try:
-        from onecard.report import pack  # noqa: F401
-    except ImportError:
-        assert app.message.value == "证据包功能尚未安装"
+    assert calls == [(run, F_DEAD, "internal")] and "证据包已生成" in app.message.value
+    monkeypatch.delattr(pack, "build_pack")
+    app.pack.click()
+    assert app.message.value == "证据包功能尚未安装"
 
 
 def test_batch_view_outputs_tables(run):
@@ -110,7 +113,6 @@ def test_batch_view_outputs_tables(run):
     assert "共 3 条" in out and "涉及本人及其账户、手机号的疑点" in out and F_POOL in out
 
 
-@NEEDS_LEDGER
 def test_decision_recorded_with_required_fields(run, tmp_path):
     app = build_explorer(run, by="张科员")
     app.finding.value = F_DEAD
@@ -139,7 +141,6 @@ def test_decision_recorded_with_required_fields(run, tmp_path):
     assert [v for _, v in app.finding.options] == [F_DEAD]
 
 
-@NEEDS_LEDGER
 def test_referral_needs_organ_date_and_number(run, tmp_path):
     led = tmp_path / "ledger.sqlite"
     for to, fields in (("核实中", {}), ("属实", {"outcome": "属实", "money_confirmed_fen": "100"})):

@@ -77,15 +77,23 @@ def export_selection(data: ExplorerData, findings: pd.DataFrame, path) -> Path:
 
 
 def build_pack(data: ExplorerData, finding_id: str, out_dir) -> tuple[Path | None, str]:
-    """Build a finding's evidence pack through ``onecard.report.pack.build_pack`` when it
-    is installed. Returns ``(path or None, Chinese message)``."""
+    """Build a finding's evidence pack with ``onecard.report.pack.build_pack`` (when
+    installed), with its ledger history. Returns ``(html path or None, Chinese message)``."""
     try:
         from ..report import pack
     except ImportError:
         return None, PACK_MISSING_ZH
     if not hasattr(pack, "build_pack"):
         return None, PACK_MISSING_ZH
-    path = pack.build_pack(data.run_dir, finding_id, Path(out_dir), data.audience)
+    from ..views.review import load_run
+
+    run = load_run(data.work_dir, with_network=False)
+    if not run.manifest:
+        run.manifest = data.manifest
+    hist = decide.history(data.ledger_path, finding_id, raw=True) if data.ledger_path else None
+    out = pack.build_pack(run, finding_id, Path(out_dir), data.audience,
+                          history=hist if hist is not None and len(hist) else None)
+    path = out.get("html") if isinstance(out, dict) else out
     return path, f"证据包已生成：{path}"
 
 

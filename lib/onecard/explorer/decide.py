@@ -188,10 +188,11 @@ def record(ledger_path, finding_id: str, to_status: str, fields: dict, by: str, 
         led.close()
 
 
-def history(ledger_path, finding_id: str) -> pd.DataFrame:
+def history(ledger_path, finding_id: str, raw: bool = False) -> pd.DataFrame:
     """The finding's history in the ledger, oldest first, Chinese headers
-    (``时间, 处理人, 原状态, 新状态, 说明, 填写内容``); empty when absent."""
-    empty = pd.DataFrame(columns=list(HISTORY_COLUMNS_ZH.values()))
+    (``时间, 处理人, 原状态, 新状态, 说明, 填写内容``), or the machine names
+    (``at, by, from_status, to_status, note, fields``) with ``raw``; empty when absent."""
+    empty = pd.DataFrame(columns=list(HISTORY_COLUMNS_ZH if raw else HISTORY_COLUMNS_ZH.values()))
     item = current(ledger_path, finding_id)
     if item is None:
         return empty
@@ -201,4 +202,4 @@ def history(ledger_path, finding_id: str) -> pd.DataFrame:
                       "WHERE item_id = ? ORDER BY history_id", (int(item["item_id"]),))
     finally:
         led.close()
-    return h.rename(columns=HISTORY_COLUMNS_ZH).fillna("")
+    return h if raw else h.rename(columns=HISTORY_COLUMNS_ZH).fillna("")

@@ -151,7 +151,8 @@ def html_table(frame: pd.DataFrame, max_rows: int = 200, css_class: str = "oc-ta
     caption = f"共 {n} 条" + (f"，显示前 {len(shown)} 条" if n > len(shown) else "")
     style = ("<style>.oc-table{border-collapse:collapse;font-size:12px}"
              ".oc-table th,.oc-table td{border:1px solid #ccc;padding:2px 6px;text-align:left;"
-             "vertical-align:top;white-space:normal;max-width:40em}"
+             "vertical-align:top;white-space:nowrap}"
+             ".oc-table td:last-child{white-space:normal;min-width:28em;max-width:48em}"
              ".oc-table th{background:#eef2f7}</style>")
     return (f"{style}<table class='{css_class}'><caption style='text-align:left'>{caption}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")

@@ -299,10 +299,12 @@ def svg_neighbourhood(data: ExplorerData, nb: Neighbourhood, ring_nodes: set[str
     g.add_edges_from(zip(e["u"].astype(str), e["v"].astype(str)))
     pos = nx.spring_layout(g, seed=7, k=1.6 / max(1, len(nb.nodes)) ** 0.5)
     xy = np.array([pos[n] for n in nb.nodes])
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    span = np.where(hi - lo > 1e-9, hi - lo, 1.0)
-    plot_w, plot_h = width - 230, height - 80
-    at = {n: (40 + plot_w * (p[0] - lo[0]) / span[0], 50 + plot_h * (p[1] - lo[1]) / span[1])
+    centre = (xy.min(axis=0) + xy.max(axis=0)) / 2
+    scale = max(float(np.abs(xy - centre).max()), 1e-9)
+    plot_w, plot_h = width - 260, height - 110          # the legend sits at the right
+    cx, cy = 50 + plot_w / 2, 55 + plot_h / 2
+    half = min(plot_w, plot_h) / 2 * (0.9 if len(nb.nodes) > 2 else 0.5)
+    at = {n: (cx + half * (p[0] - centre[0]) / scale, cy + half * (p[1] - centre[1]) / scale)
           for n, p in zip(nb.nodes, xy)}
     link = e["link"].fillna(False).astype(bool).to_numpy() if "link" in e else np.ones(len(e), bool)
     for u, v, kind, lk in zip(e["u"].astype(str), e["v"].astype(str), e["kind"].astype(str), link):
