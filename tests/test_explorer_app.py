@@ -25,6 +25,9 @@ def test_filters_fill_the_table_and_finding_list(run):
     app.township.value = "甲街道"
     assert "共 3 条" in app.results.value and F_ROSTER not in app.results.value
     assert [v for _, v in app.finding.options] == [F_POOL, F_DEAD, F_RING]
+    app.rule.value = "3.3.2"                              # a clause
+    assert [v for _, v in app.finding.options] == [F_DEAD, F_RING]
+    app.rule.value = "（全部）"
     app.severity.value = "medium"
     assert [v for _, v in app.finding.options] == [F_RING]
     app.severity.value = "（全部）"
@@ -139,6 +142,11 @@ def test_decision_recorded_with_required_fields(run, tmp_path):
     assert "死亡后冒领属实" in app.history.value
     app.status.value = "属实"
     assert [v for _, v in app.finding.options] == [F_DEAD]
+    fresh = build_explorer(run)                           # statuses come from the ledger on open
+    fresh.status.value = "属实"
+    assert [v for _, v in fresh.finding.options] == [F_DEAD]
+    fresh.ledger_path.value = str(tmp_path / "other.sqlite")   # another (empty) ledger entered
+    assert fresh.finding.options == ()
 
 
 def test_referral_needs_organ_date_and_number(run, tmp_path):

@@ -137,8 +137,10 @@ class ExplorerApp:
         rules = sorted(f["rule_id"].dropna().unique())
         lay = w.Layout(width="260px")
         self.township = w.Dropdown(options=[ALL, *towns], value=ALL, description="街道(乡镇)", layout=lay)
-        self.rule = w.Dropdown(options=[(ALL, ALL)] + [(f"{r} {data.rule_titles.get(r, '')}".strip(), r)
-                                                       for r in rules], value=ALL, description="规则",
+        clauses = sorted(f["clause"].dropna().unique())
+        self.rule = w.Dropdown(options=[(ALL, ALL)] + [(f"条款 {c}", c) for c in clauses]
+                               + [(f"{r} {data.rule_titles.get(r, '')}".strip(), r) for r in rules],
+                               value=ALL, description="条款/规则",
                                layout=w.Layout(width="420px"))
         self.severity = w.Dropdown(options=[(ALL, ALL)] + [(v, k) for k, v in SEVERITY_ZH.items()],
                                    value=ALL, description="风险等级", layout=lay)
@@ -193,6 +195,7 @@ class ExplorerApp:
                     self.query, self.sort_by, self.descending):
             ctl.observe(lambda _c: self.refresh(), names="value")
         self.finding.observe(lambda _c: self.on_finding(), names="value")
+        self.ledger_path.observe(lambda _c: self.on_ledger_path(), names="value")
         self.open_person.on_click(lambda _b: self.show_person())
         self.expand.on_click(lambda _b: self.expand_once())
         self.explain.on_click(lambda _b: self.show_path())
@@ -362,6 +365,13 @@ class ExplorerApp:
     # -- decide ---------------------------------------------------------------------------
     def _ledger(self) -> str:
         return self.ledger_path.value.strip()
+
+    def on_ledger_path(self) -> None:
+        """Another ledger file was entered: re-read the statuses and the decision panel."""
+        path = self._ledger()
+        self.data.ledger_path = Path(path) if path else None
+        self.data.findings["status"] = decide.statuses(self.data.ledger_path, self.data.findings["finding_id"])
+        self.refresh()
 
     def load_decision(self) -> None:
         """Fill the target statuses and history of the chosen finding."""
