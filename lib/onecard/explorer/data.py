@@ -262,9 +262,21 @@ class ExplorerData:
                 cache[key] = RowIndex(frame, column)
         return cache[key]
 
+    @property
+    def pinyin_index(self) -> pd.DataFrame:
+        """Pinyin keys of every name (internal audience only; built on first use or by
+        :meth:`warm`)."""
+        with _LOCK:
+            if "_pinyin" not in self.__dict__:
+                self.__dict__["_pinyin"] = (_pinyin_index(self.persons) if not self.public
+                                            else pd.DataFrame({"key": pd.Series(dtype="string"),
+                                                               "node": pd.Series(dtype="string")}))
+        return self.__dict__["_pinyin"]
+
     def warm(self) -> None:
-        """Build every per-person index a story needs (called in a background thread
-        when the explorer opens, so the first person view does not pay for them)."""
+        """Build every per-person index a story needs and the pinyin keys (called in a
+        background thread when the explorer opens, so the first view does not pay)."""
+        _ = self.pinyin_index
         for table, column in WARM_INDEXES:
             self.row_index(table, column)
         with _LOCK:
@@ -340,8 +352,18 @@ class ExplorerData:
         return self.findings.iloc[np.sort(pos)]
 
 
+def _pinyin_index(persons: pd.DataFrame) -> pd.DataFrame:
+    """``key, node`` rows: full pinyin and initials of every person's name."""
+    node = "person:" + persons["person_id"].astype("string")
+    full, init = pinyin_forms(persons["name"].astype("string"))
+    idx = pd.concat([pd.DataFrame({"key": full, "node": node}), pd.DataFrame({"key": init, "node": node})],
+                    ignore_index=True)
+    return idx[idx["key"].fillna("") != ""].drop_duplicates().reset_index(drop=True)
+
+
 def _search_index(persons: pd.DataFrame, edges: pd.DataFrame, public: bool) -> pd.DataFrame:
-    """``key, node`` rows: resident ID, folded name (+ pinyin for internal), account, phone."""
+    """``key, node`` rows: resident ID, folded name, account, phone (masked forms for
+    public). Pinyin keys are a separate index (:attr:`ExplorerData.pinyin_index`)."""
     pid = persons["person_id"].astype("string")
     node = "person:" + pid
     names = persons["name"].astype("string") if "name" in persons.columns else pd.Series(pd.NA, index=pid.index)
@@ -352,8 +374,6 @@ def _search_index(persons: pd.DataFrame, edges: pd.DataFrame, public: bool) -> p
     else:
         parts.append(pd.DataFrame({"key": pid.str.lower(), "node": node}))
         parts.append(pd.DataFrame({"key": fold_text(names), "node": node}))
-        full, init = pinyin_forms(names)
-        parts += [pd.DataFrame({"key": full, "node": node}), pd.DataFrame({"key": init, "node": node})]
     ident = pd.concat([edges["u"], edges["v"]], ignore_index=True).astype("string").drop_duplicates()
     for kind, masker in (("account", mask_account), ("phone", mask_phone)):
         nodes = ident[ident.str.startswith(kind + ":").fillna(False)]
@@ -454,6 +474,9 @@ def resolve_query(data: ExplorerData, query: str) -> tuple[set[str], pd.Series]:
     idx = data.search_index
     hit = idx["key"].str.contains(q, regex=False).fillna(False).to_numpy(bool)
     nodes = set(idx.loc[hit, "node"].tolist())
+    if q.isascii() and q.isalpha() and not data.public:
+        py = data.pinyin_index
+        nodes |= set(py.loc[py["key"].str.contains(q, regex=False).fillna(False).to_numpy(bool), "node"])
     nodes |= data.owners_of([n for n in nodes if not n.startswith("person:")][:50])
     idents = {n.split(":", 1)[1] for n in nodes}
     for n in [n for n in nodes if n.startswith("person:")][:50]:
