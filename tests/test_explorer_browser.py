@@ -190,3 +190,15 @@ def test_explorer_in_a_real_browser(lab, tmp_path):
     assert row == ("核实中",)
     assert hist == ("浏览器测试员", "待核实", "核实中")
     assert _sha(packaged) == before, "the packaged notebook was modified on disk"
+
+
+def test_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    import test_explorer_browser as me
+
+    monkeypatch.setattr(me, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium"):
+        me._need_browser()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="chromium"):
+        me._need_browser()
