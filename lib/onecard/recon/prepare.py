@@ -17,6 +17,16 @@ The second half holds the per-person inputs of the reconciliation: roster
 attributes (``person_attributes``), stop-event months (``stop_months``,
 ``cert_end_months``, ``custody_months``), programme months (``program_months``)
 and the name matching of ID-less reference rows (``with_matched_ids``).
+
+Conflicting duplicates (issue 9 item 3) are data, never a silent choice of the
+first row: ``resolve_by_date`` applies each row from its own date on, month by
+month (``certificate_months``: roster grade/category from ``cert_issued``;
+``entitlement_months``/``entitlement_spells``: entitlement rows from
+``approved_on``/``start_month``, a history of several rows is one entitlement;
+``card_holders``: account holders from ``opened_on``). Disagreeing rows without
+dates stay unresolved and are listed by ``unresolved_conflicts`` (``table, key,
+reason, rows, n_rows``); the rules that depend on them treat those subjects as
+not checkable.
 """
 
 from __future__ import annotations
@@ -194,8 +204,9 @@ def person_attributes(ctx) -> pd.DataFrame:
     r = ctx.tables["roster"]
     r = r.assign(**{c: pd.NA for c in cols if c not in r})
     r = r[r["person_id"].notna()].reset_index(drop=True)
-    months, _ = certificate_months(r, *ctx.period)
-    at_end = months[months["period"] == ctx.period[1]].set_index("person_id")
+    # the certificate in effect in the last month (rows issued later do not count)
+    at_end, _ = certificate_months(r, ctx.period[1], ctx.period[1])
+    at_end = at_end.set_index("person_id")
     active = (r["cert_status"] != "active").fillna(True) if "cert_status" in r else \
         pd.Series(False, index=r.index)
     issued = r["cert_issued"] if "cert_issued" in r else pd.Series(pd.NaT, index=r.index)
@@ -225,6 +236,14 @@ def _refs(frame: pd.DataFrame) -> pd.Series:
     parts = [frame[c].astype("string").fillna("") if c in frame else pd.Series("", index=frame.index)
              for c in ("_file", "_sheet", "_row")]
     return parts[0] + "/" + parts[1] + "/" + parts[2]
+
+
+def _joined(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """The text of ``cols`` joined with ``|`` per row (missing as ``\\x00``), vectorised."""
+    out = pd.Series("", index=frame.index, dtype="string")
+    for i, c in enumerate(cols):
+        out = out + ("|" if i else "") + frame[c].astype("string").fillna("\x00")
+    return out
 
 
 def resolve_by_date(frame: pd.DataFrame, table: str, key: list[str], values: list[str],
@@ -278,10 +297,8 @@ def resolve_by_date(frame: pd.DataFrame, table: str, key: list[str], values: lis
     for c in values:
         if c not in f:
             f[c] = pd.NA
-    kt = f[key].astype("string").agg("|".join, axis=1) if len(f) else pd.Series(dtype="string")
-    vt = f[values].astype("string").fillna("\x00").agg("|".join, axis=1) if len(f) else \
-        pd.Series(dtype="string")
-    f = f.assign(_k=kt.to_numpy(), _v=vt.to_numpy())
+    keys_text = _joined(f, key)
+    f = f.assign(_k=pd.factorize(keys_text)[0], _v=pd.factorize(_joined(f, values))[0])
     pr = f[priority] if priority and priority in f else pd.Series(pd.NaT, index=f.index,
                                                                    dtype="datetime64[s]")
     if isinstance(pr.dtype, pd.PeriodDtype):
@@ -322,12 +339,13 @@ def resolve_by_date(frame: pd.DataFrame, table: str, key: list[str], values: lis
     out.loc[unres, "_i"] = -1
     out["conflict"] = conflict
     rows = f[f["_k"].isin(bad)]
-    rows = rows.assign(_ref=_refs(rows)).sort_values(["_k", "_ref"], kind="stable")
+    rows = rows.assign(_ref=_refs(rows)).sort_values("_ref", kind="stable")
     reason = np.where(rows["_p"].isna().groupby(rows["_k"]).transform("any").to_numpy(bool),
                       reason_undated, reason_tie) if len(rows) else np.array([], dtype=object)
-    listing = (rows.assign(_reason=reason).groupby("_k", sort=True)
+    listing = (rows.assign(_reason=reason, key=keys_text[rows.index].to_numpy())
+               .groupby("key", sort=True)
                .agg(reason=("_reason", "first"), rows=("_ref", ";".join), n_rows=("_i", "size"))
-               .reset_index().rename(columns={"_k": "key"}))
+               .reset_index())
     listing.insert(0, "table", table)
     listing = listing[CONFLICT_COLUMNS].astype({"table": "string", "key": "string", "reason": "string",
                                                 "rows": "string", "n_rows": "int64"})
