@@ -260,6 +260,11 @@ def shuffle_tables(tables: dict, seed: int = 1) -> dict:
     return {t: df.iloc[rng.permutation(len(df))].reset_index(drop=True) for t, df in tables.items()}
 
 
+def reverse_tables(tables: dict) -> dict:
+    """Rows of every table in reverse order: every pair of duplicate keys swaps places."""
+    return {t: df.iloc[::-1].reset_index(drop=True) for t, df in tables.items()}
+
+
 def duplicate_reference_tables(tables: dict) -> dict:
     """Every reference table's rows twice (exact copies, provenance included)."""
     return {t: pd.concat([df, df], ignore_index=True) if t in REFERENCE_TABLES else df
@@ -296,6 +301,7 @@ def blank_column_tables(tables: dict, column: str) -> dict:
 
 TABLE_TRANSFORMS = {
     "shuffle": shuffle_tables,
+    "reverse": reverse_tables,
     "duplicate_reference": duplicate_reference_tables,
     "split": split_tables,
 }

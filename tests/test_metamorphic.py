@@ -1,7 +1,8 @@
 """Metamorphic tests over the whole rule catalogue (issue 9 item 2; STYLE.md).
 
 The set of ``finding_id`` of every rule is unchanged when a delivery is told
-differently: rows shuffled, reference rows sent twice, files split into more
+differently: rows shuffled (and, for the scenario, reversed, so every pair of
+duplicate keys swaps places), reference rows sent twice, files split into more
 files and sheets, headers in other contract spellings, IDs in full-width digits
 or with a lowercase ``x``. Blanking an optional column may remove findings but
 never adds one (judged on rule x subject x subsidy).
@@ -190,6 +191,11 @@ def test_file_transformations_change_the_delivery(demo):
 @pytest.mark.parametrize("ds,rid", _cases("shuffle"))
 def test_shuffle(request, ds, rid):
     _same(request, ds, "shuffle", rid)
+
+
+@pytest.mark.parametrize("ds,rid", _cases("reverse", datasets=("scenario",)))
+def test_reverse(request, ds, rid):
+    _same(request, ds, "reverse", rid)
 
 
 @pytest.mark.parametrize("ds,rid", _cases("duplicate_reference"))
