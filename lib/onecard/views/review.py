@@ -41,22 +41,29 @@ class Run:
     folder: Path
     analysis: Analysis
     manifest: dict = field(default_factory=dict)
+    #: The run's working folder (``intake/``, ``analysis/``); ``folder`` unless the run
+    #: kept its working data apart (``--work``, public runs).
+    work: Path | None = None
+
+    @property
+    def work_folder(self) -> Path:
+        return self.work if self.work is not None else self.folder
 
     @cached_property
     def intake_summary(self) -> dict:
-        path = self.folder / "intake" / "intake.json"
+        path = self.work_folder / "intake" / "intake.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     @cached_property
     def quarantine(self) -> pd.DataFrame:
-        path = self.folder / "intake" / "quarantine.csv"
+        path = self.work_folder / "intake" / "quarantine.csv"
         if not path.exists():
             return pd.DataFrame(columns=["file", "sheet", "row", "table", "reason", "detail", "raw"])
         return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A canonical intake table of the run, or None when it was not supplied."""
-        path = self.folder / "intake" / f"{name}.parquet"
+        path = self.work_folder / "intake" / f"{name}.parquet"
         return pd.read_parquet(path) if path.exists() else None
 
     @cached_property
@@ -68,22 +75,37 @@ class Run:
         return tuple(self.analysis.meta.get("period", ["", ""]))
 
 
-def load_run(run_dir: str | Path, with_network: bool = True) -> Run:
+def load_run(run_dir: str | Path, with_network: bool = True,
+             work_dir: str | Path | None = None) -> Run:
     """Load a run folder written by ``onecard run``.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run folder (``manifest.json``, reports).
+    work_dir : path, optional
+        Its working folder (``intake/``, ``analysis/``). Default: the ``folders.work``
+        the manifest records when that folder exists, else ``run_dir`` (both layouts:
+        working data inside the run folder, or beside it with ``--work``).
 
     Raises
     ------
     RunError
-        When ``run_dir`` has no ``analysis/`` folder (the run did not get that far).
+        When the working folder has no ``analysis/`` (the run did not get that far).
     """
     from ..core.errors import RunError
 
     folder = Path(run_dir)
-    if not (folder / "analysis" / "findings.parquet").exists():
-        raise RunError(f"运行目录 {folder} 中没有分析结果（analysis/findings.parquet），请先运行 onecard run。")
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
-    return Run(folder, load_analysis(folder / "analysis", with_network=with_network), manifest)
+    if not work_dir:
+        recorded = (manifest.get("folders") or {}).get("work")
+        work_dir = recorded if recorded and Path(recorded).is_dir() else folder
+    work = Path(work_dir)
+    if not (work / "analysis" / "findings.parquet").exists():
+        raise RunError(f"运行目录 {folder} 的工作数据 {work} 中没有分析结果（analysis/findings.parquet），"
+                       "请先运行 onecard run。")
+    return Run(folder, load_analysis(work / "analysis", with_network=with_network), manifest, work)
 
 
 def _in_township(frame: pd.DataFrame, township: str | None) -> pd.DataFrame:
