@@ -188,9 +188,11 @@ def test_kill9_during_townships_then_resume(district, tmp_path):
     # a new run into it is refused, pointing at --resume
     again = onecard("run", "--data", district, "--out", out)
     assert again.returncode == 2 and f"onecard run --resume {out}" in again.stderr
+    assert "已接管" in again.stdout  # the dead run's lock was recognised as stale
+    assert "WARNING" not in again.stderr
     resumed = onecard("run", "--resume", out, "--quiet")
     assert resumed.returncode == 0, resumed.stderr
-    assert "已接管" in resumed.stdout  # the dead run's lock
+    assert f"续跑 {m['run_id']}（上次状态：interrupted）" in resumed.stdout
     after = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert after["run_id"] == m["run_id"] and after["status"] == "finished"
     assert [t["status"] for t in after["townships"]] == ["ok", "ok"]

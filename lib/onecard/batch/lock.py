@@ -96,7 +96,7 @@ class RunLock:
                 self.took_over = held
                 self.say(f"运行目录 {self.folder} 的锁来自已不存在的进程 {held.get('pid')}"
                          f"（开始于 {held.get('started')}），已接管。")
-                logger.warning("stale lock %s taken over: %s", self.path, held)
+                logger.info("stale lock %s taken over: %s", self.path, held)
                 self.path.unlink(missing_ok=True)
                 continue
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

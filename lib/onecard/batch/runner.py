@@ -133,11 +133,13 @@ def run_parameters(params: RunParameters, say=None, progress: bool = True) -> Ru
     notebooks = _notebooks()
     _prepare_folders(params)
     out = params.out
+    before = read_manifest(out)  # its status as seen before we hold the lock
     with RunLock(out, tell):
         existing = read_manifest(out)
         if existing is not None:
-            hint = (f"上次运行未完成（{existing.get('status')}），可用 onecard run --resume {out} 续跑；"
-                    if existing.get("status") in (INTERRUPTED, FAILED) else "")
+            status = (before or existing).get("status")
+            hint = (f"上次运行未完成（{status}），可用 onecard run --resume {out} 续跑；"
+                    if status in (INTERRUPTED, FAILED) else "")
             raise ParameterError(f"运行目录 {out} 中已有一次运行的结果；{hint}每次新的运行请使用新的目录。")
         tell(f"开始核查：数据 {params.data} → 运行目录 {out}"
              + (f"（工作数据：{params.work}）" if params.separate_work else ""))
@@ -185,7 +187,7 @@ def _walk(state: RunState) -> RunResult:
     if m.get("district_summary", {}).get("status") != "ok":
         failed.append("全区汇总")
     m["failed"] = failed
-    m.pop("error", None)
+    m.data.pop("error", None)
     m.finish(FAILED if failed else FINISHED)
     return RunResult(state.params.out, m.data, failed, list(m.get("unreadable", [])))
 
@@ -213,6 +215,7 @@ def resume(run_dir: str | Path, say=None, progress: bool = True) -> RunResult:
     prefer_own_kernel()
     quiet_third_party()
     notebooks = _notebooks()
+    last_status = recorded.get("status")
     with RunLock(folder, tell):
         recorded = read_manifest(folder)
         params = RunParameters.from_record(recorded["parameters"])
@@ -221,7 +224,7 @@ def resume(run_dir: str | Path, say=None, progress: bool = True) -> RunResult:
             raise RunError("自上次运行以来以下输入文件已改变，不能续跑（请用新的运行目录重新运行）："
                            + "、".join(changed))
         _prepare_folders(params)
-        tell(f"续跑 {recorded['run_id']}（上次状态：{recorded.get('status')}）：{folder}")
+        tell(f"续跑 {recorded['run_id']}（上次状态：{last_status}）：{folder}")
         recorded["status"] = RUNNING
         recorded.setdefault("resumed", []).append(dt.datetime.now().isoformat(timespec="seconds"))
         manifest = Manifest(folder, recorded)
