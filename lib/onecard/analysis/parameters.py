@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from ..core.errors import ParameterError, WorkbenchError
-from ..core.resources import parameter_path
+from ..core.resources import parameter_path, read_yaml_mapping
 
 __all__ = ["RunParameters", "parse_period", "run_defaults", "RUN_YAML", "AUDIENCES",
            "EARLIEST_MONTH", "check_out_folder"]
@@ -58,12 +57,7 @@ def run_defaults(path: str | Path | None = None) -> dict:
         Unreadable file, unknown key, wrong type or a non-positive number (all listed).
     """
     p = Path(path) if path else parameter_path(RUN_YAML)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParameterError(f"无法读取运行参数文件 {p}：{exc}") from exc
-    if not isinstance(data, dict):
-        raise ParameterError(f"运行参数文件 {p.name} 的顶层应为 键: 值。")
+    data = read_yaml_mapping(p, "运行参数文件")
     problems = []
     for key, value in data.items():
         kind = _RUN_KEYS.get(key)

@@ -17,7 +17,7 @@ import yaml
 
 from ..core.errors import ParameterError
 from ..core.reference import township_aliases, townships
-from ..core.resources import packaged, parameter_path
+from ..core.resources import packaged, parameter_path, read_yaml_mapping
 
 DEFAULT = packaged("parameters") / "townships" / "caidian.yaml"
 __all__ = ["load_township_params", "resolve_townships"]
@@ -43,12 +43,7 @@ def load_township_params(path: str | Path | None = None) -> tuple[pd.DataFrame, 
         the Chinese message names the key.
     """
     path = Path(path or parameter_path("townships/caidian.yaml"))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParameterError(f"无法读取街道参数文件 {path}：{exc}") from exc
-    if not isinstance(data, dict):
-        raise ParameterError(f"街道参数文件 {path.name} 的顶层应为 键: 值。")
+    data = read_yaml_mapping(path, "街道参数文件")
     problems = []
     unknown = set(data) - TOP_KEYS
     if unknown:
