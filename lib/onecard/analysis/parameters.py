@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,6 @@ class RunParameters:
     max_period_months: int = 0
     notebook_time_limit_s: float = 0.0
     cell_timeout_s: float = 0.0
-    extras: dict = field(default_factory=dict)
 
     @property
     def period_text(self) -> str:
@@ -225,9 +224,6 @@ class RunParameters:
         """``{township: self-reported problems}`` for townships that reported."""
         t = self.township_table.dropna(subset=["self_reported"])
         return dict(zip(t["township"], t["self_reported"].astype(int)))
-
-    def with_out(self, out: Path, work: Path) -> "RunParameters":
-        return replace(self, out=Path(out), work=Path(work))
 
     def record(self) -> dict:
         """The parameters as written to ``manifest.json`` (``parameters``); read back by
@@ -249,7 +245,7 @@ class RunParameters:
              townships_file: str | Path | None = None, graph: str | Path | None = None,
              townships: list[str] | None = None, workers: int | None = None,
              audience: str | None = None, work: str | Path | None = None,
-             run_file: str | Path | None = None, check_paths: bool = True) -> "RunParameters":
+             run_file: str | Path | None = None) -> "RunParameters":
         """Read and validate every parameter of a run; writes nothing.
 
         ``None`` means the default of the parameters files (office folder, else packaged).
@@ -292,12 +288,11 @@ class RunParameters:
             work = Path(str(out).rstrip("/\\") + ".internal")
         else:
             work = out
-        if check_paths:
-            problems.extend(check_out_folder(out, data))
-            if Path(work).resolve() != out.resolve():
-                problems.extend(check_out_folder(Path(work), data, "工作目录"))
-                if _inside(Path(work).resolve(), out.resolve()):
-                    problems.append(f"工作目录 {work} 不能在运行目录 {out} 之内（运行目录只放可公开的文件）。")
+        problems.extend(check_out_folder(out, data))
+        if Path(work).resolve() != out.resolve():
+            problems.extend(check_out_folder(Path(work), data, "工作目录"))
+            if _inside(Path(work).resolve(), out.resolve()):
+                problems.append(f"工作目录 {work} 不能在运行目录 {out} 之内（运行目录只放可公开的文件）。")
         max_months = defaults.get("max_period_months")
         span = attempt(parse_period, period or defaults.get("period"),
                        max_months=max_months) if max_months else None
@@ -328,7 +323,7 @@ class RunParameters:
                    cell_timeout_s=float(defaults["cell_timeout_seconds"]))
 
     @classmethod
-    def from_record(cls, record: dict, **overrides) -> "RunParameters":
+    def from_record(cls, record: dict) -> "RunParameters":
         """Rebuild the parameters a run recorded in its manifest (``--resume``).
 
         Raises
@@ -340,5 +335,4 @@ class RunParameters:
                         policy=record["policy"], rules=record["rules"],
                         townships_file=record["townships_file"], graph=record.get("graph"),
                         townships=record.get("townships") or None, workers=record["workers"],
-                        audience=record["audience"], work=record.get("work") or record["out"],
-                        **overrides)
+                        audience=record["audience"], work=record.get("work") or record["out"])
