@@ -2,7 +2,10 @@
 
 Messages are Chinese. A user mistake (:class:`~onecard.core.errors.WorkbenchError`)
 prints its message without a traceback and exits with status 2; a run in
-which some township failed exits with status 1 and lists them.
+which some township failed exits with status 1 and lists them; a run that
+finished but could not read some input files exits with status 3 (see
+:data:`RUN_EXIT_CODES`). stdout/stderr are forced to UTF-8 so that an ASCII
+locale (``LC_ALL=C``) cannot turn a Chinese message into a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ from .core.errors import WorkbenchError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILED = 1
+EXIT_UNREADABLE = 3
+#: Exit statuses of ``onecard run`` (also in README and ``onecard run -h``).
+RUN_EXIT_CODES = """退出状态：
+  0  全部完成
+  1  部分街道(乡镇)或全区汇总未能完成（已保留执行过的笔记本）
+  2  参数或数据错误，未运行或运行中止（错误信息说明原因）
+  3  完成，但部分输入文件无法读取（见控制台列表和 manifest.json 的 unreadable）"""
 
 
 def _out(text: str = "") -> None:
@@ -46,26 +56,78 @@ def cmd_intake(args) -> int:
     return cli_intake(Path(args.path), Path(args.out))
 
 
-def cmd_run(args) -> int:
-    from .batch.runner import run
+def _list_inputs(m: dict) -> None:
+    """Unreadable and skipped input files, on the console."""
+    if m.get("unreadable"):
+        _err(f"无法读取的输入文件（{len(m['unreadable'])} 个）：")
+        for u in m["unreadable"]:
+            _err(f"  {u['file']}：{u['reason']}")
+    if m.get("skipped"):
+        _out(f"跳过的文件或工作表（{len(m['skipped'])} 个）：")
+        for k in m["skipped"]:
+            where = f"{k['file']}" + (f" 工作表「{k['sheet']}」" if k.get("sheet") else "")
+            _out(f"  {where}：{k['reason']}")
 
-    result = run(args.data, args.out, township_names=args.township, period=args.period,
-                 policy_path=args.policy, workers=args.workers, audience=args.audience,
-                 rules_path=args.rules, progress=not args.quiet,
-                 townships_path=args.townships_file, say=_out)
+
+def _dry_run(args) -> int:
+    from .analysis.parameters import RunParameters
+    from .batch.runner import dry_run
+
+    params = _run_parameters(args, RunParameters)
+    report = dry_run(params)
+    _out(f"参数检查通过（未写入任何文件）。核查期间 {params.period_text}，版本 {params.audience}，"
+         f"运行目录 {params.out}" + (f"，工作目录 {params.work}" if params.separate_work else ""))
+    _out(f"将读取的数据表（{len(report['files'])} 个）：")
+    for f in report["files"]:
+        sheet = f" 工作表「{f['sheet']}」" if f["sheet"] else ""
+        _out(f"  {f['file']}{sheet} → {f['table']}（{f['rows']} 行）")
+    _list_inputs(report)
+    _out(f"将生成报告的街道(乡镇)（{len(report['townships'])} 个）：" + "、".join(report["townships"]))
+    if not report["has_payouts"]:
+        _err("错误：数据中没有可读取的一卡通发放明细（payouts），正式运行会中止。")
+        return EXIT_USER_ERROR
+    return EXIT_UNREADABLE if report["unreadable"] else 0
+
+
+def _run_parameters(args, cls):
+    if not args.data or not args.out:
+        from .core.errors import ParameterError
+        raise ParameterError("onecard run 需要 --data 和 --out（续跑已有的运行目录用 --resume 运行目录）。")
+    return cls.load(data=args.data, out=args.out, period=args.period, policy=args.policy,
+                    rules=args.rules, townships_file=args.townships_file, townships=args.township,
+                    workers=args.workers, audience=args.audience, work=args.work)
+
+
+def cmd_run(args) -> int:
+    from .analysis.parameters import RunParameters
+    from .batch.runner import resume, run_parameters
+
+    if args.dry_run:
+        return _dry_run(args)
+    if args.resume:
+        result = resume(args.resume, progress=not args.quiet, say=_out)
+    else:
+        result = run_parameters(_run_parameters(args, RunParameters), progress=not args.quiet,
+                                say=_out)
     m = result.manifest
+    out = result.folder
     _out(f"运行编号：{m['run_id']}")
-    _out(f"疑点合计：{m['findings']['total']} 条 → {Path(args.out) / 'findings.xlsx'}")
-    _out(f"全区汇总报告：{Path(args.out) / 'district_summary.html'}")
+    _out(f"疑点合计：{m['findings']['total']} 条 → {out / 'findings.xlsx'}")
+    _out(f"全区汇总报告：{out / 'district_summary.html'}")
     for t in m.get("townships", []):
         mark = "完成" if t["status"] == "ok" else "失败"
-        _out(f"  [{mark}] {t['township']}：{Path(args.out) / t['folder'] / 'review.html'}")
+        _out(f"  [{mark}] {t['township']}：{out / t['folder'] / 'review.html'}")
+    _list_inputs(m)
     if result.failed:
         _err("以下街道(乡镇)或汇总未能完成（已保留执行过的笔记本，见各目录）：" + "、".join(result.failed))
         for t in m.get("townships", []):
             if t["status"] != "ok":
                 _err(f"  {t['township']}：{t['error']}")
         return EXIT_FAILED
+    if result.unreadable:
+        _err(f"完成，但部分输入文件无法读取（{len(result.unreadable)} 个，见上），用时 "
+             f"{m['timings'].get('total', 0):.0f} 秒。")
+        return EXIT_UNREADABLE
     _out(f"全部完成，用时 {m['timings'].get('total', 0):.0f} 秒。")
     return 0
 
@@ -121,6 +183,10 @@ class ChineseHelpFormatter(argparse.HelpFormatter):
         return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
 
 
+class ChineseRawEpilogFormatter(ChineseHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Chinese usage prefix; the epilog (exit statuses) keeps its line breaks."""
+
+
 class ChineseArgumentParser(argparse.ArgumentParser):
     """ArgumentParser whose usage, help headings and error messages are Chinese
     (exit status 2, no traceback)."""
@@ -158,17 +224,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="输出目录")
     s.set_defaults(func=cmd_intake)
 
-    s = sub.add_parser("run", help="运行全区核查并按街道生成报告")
-    s.add_argument("--data", required=True, help="数据目录")
-    s.add_argument("--out", required=True, help="运行目录（每次运行使用新目录）")
+    s = sub.add_parser("run", help="运行全区核查并按街道生成报告", epilog=RUN_EXIT_CODES,
+                       formatter_class=ChineseRawEpilogFormatter)
+    s.add_argument("--data", help="数据目录（只读）")
+    s.add_argument("--out", help="运行目录（每次运行使用新目录，不能在数据目录之内）")
+    s.add_argument("--work", help="工作目录（读入的表、分析结果、执行过的笔记本）；"
+                                  "公开版默认为 运行目录.internal，内部版默认在运行目录内")
+    s.add_argument("--dry-run", action="store_true",
+                   help="只检查参数和数据：列出将读取的文件及识别的表、将生成报告的街道，不写任何文件")
+    s.add_argument("--resume", metavar="RUNDIR",
+                   help="续跑中断的运行：从 manifest.json 读取数据和参数，完成未完成的街道")
     s.add_argument("--township", nargs="+", help="只生成这些街道(乡镇)的报告（名称或代码）")
-    s.add_argument("--period", default="2020-01:2021-12", help="核查期间，如 2020-01:2021-12")
+    s.add_argument("--period", help="核查期间，如 2020-01:2021-12（默认见 parameters/run.yaml）")
     s.add_argument("--policy", help="政策文件（默认 parameters/policy/hubei.yaml）")
     s.add_argument("--rules", help="规则参数文件（默认 parameters/rules.yaml）")
     s.add_argument("--townships-file", help="街道参数文件（默认 parameters/townships/caidian.yaml，含自查上报问题数）")
-    s.add_argument("--workers", type=int, default=2, help="并行执行的笔记本数")
-    s.add_argument("--audience", choices=["internal", "public"], default="internal",
-                   help="internal 内部核查版；public 公开版（脱敏）")
+    s.add_argument("--workers", type=int, help="并行执行的笔记本数（默认见 parameters/run.yaml）")
+    s.add_argument("--audience", choices=["internal", "public"],
+                   help="internal 内部核查版；public 公开版（脱敏）（默认见 parameters/run.yaml）")
     s.add_argument("--quiet", action="store_true", help="不显示进度条")
     s.set_defaults(func=cmd_run)
 
@@ -186,7 +259,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def force_utf8() -> None:
+    """Write stdout/stderr as UTF-8 whatever the locale (``LC_ALL=C``, ``PYTHONUTF8=0``):
+    a Chinese message must never become a ``UnicodeEncodeError``."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "encoding", "") or "").lower() not in ("utf-8", "utf8"):
+            try:
+                reconfigure(encoding="utf-8", errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a detached stream
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    force_utf8()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

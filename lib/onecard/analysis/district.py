@@ -35,29 +35,9 @@ from ..core.findings import empty_findings
 from ..core.log import logger
 from ..rules.catalogue import run_catalogue
 from ..rules.context import RuleContext
+from .parameters import parse_period  # noqa: F401  (re-exported: its home was here)
 
 __all__ = ["Analysis", "analyse", "load_analysis", "parse_period"]
-
-
-def parse_period(text: str | None) -> tuple[pd.Period, pd.Period]:
-    """Parse a review period ``YYYY-MM:YYYY-MM`` (inclusive) into two monthly Periods.
-
-    Raises
-    ------
-    ParameterError
-        When the text is not two months or the start is after the end.
-    """
-    from ..core.errors import ParameterError
-
-    text = text or "2020-01:2021-12"
-    try:
-        start, end = (pd.Period(p.strip(), freq="M") for p in text.split(":"))
-    except Exception as exc:
-        raise ParameterError(
-            f"核查期间“{text}”格式不正确，应为 起始年月:结束年月，例如 2020-01:2021-12。") from exc
-    if start > end:
-        raise ParameterError(f"核查期间“{text}”的起始年月晚于结束年月。")
-    return start, end
 
 
 @dataclass
@@ -202,7 +182,7 @@ class _TablesOnly:
 def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd.Period],
             params: dict | None = None, run_id: str = "",
             quarantine: pd.DataFrame | None = None,
-            self_reports: dict | None = None) -> Analysis:
+            self_reports: dict | None = None, graph: dict | None = None) -> Analysis:
     """Analyse the whole district once.
 
     Parameters
@@ -223,6 +203,9 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     self_reports : dict, optional
         ``{township: problems its self-inspection reported}`` from the township
         parameters; the metrics name 零报送 / 抽查重点 townships from it.
+    graph : dict, optional
+        Network parameters (``RunParameters.graph``, from ``load_graph_params``);
+        default: ``graph.yaml`` as found by ``onecard.core.resources``.
 
     Returns
     -------
@@ -236,7 +219,7 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     recon = _optional(lambda: ctx.recon, "reconciliation")
     timings["recon"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    network = _optional(lambda: ctx.network, "network")
+    network = _optional(lambda: _network(ctx, graph), "network")
     timings["network"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     findings, status = run_catalogue(ctx, run_id=run_id)
@@ -255,6 +238,17 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
                     rule_status=status, recon=recon, network=network,
                     metrics=metrics if isinstance(metrics, pd.DataFrame) else pd.DataFrame(),
                     meta=meta)
+
+
+def _network(ctx: RuleContext, graph: dict | None):
+    """The context's network; built from ``graph`` (run parameters) when given, and
+    cached in the context so the rules read that one."""
+    if graph is not None and "network" not in ctx.__dict__:
+        from ..graph import build_network
+        overrides = {k: v for k, v in graph.items() if not k.startswith("_") and k != "households"}
+        ctx.__dict__["network"] = build_network(
+            ctx.tables, params=overrides, households=ctx.param("SHARED_IDENTIFIER_RING", "households"))
+    return ctx.network
 
 
 def _metrics(ctx: RuleContext, findings: pd.DataFrame) -> pd.DataFrame:

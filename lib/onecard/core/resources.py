@@ -23,7 +23,7 @@ from pathlib import Path
 from .errors import ParameterError
 
 __all__ = ["ENV_PARAMETERS", "packaged", "parameters_dir", "parameter_path", "set_parameters_dir",
-           "template_dir", "notebook_path"]
+           "template_dir", "notebook_path", "read_yaml_mapping"]
 
 #: Environment variable naming the office's parameters folder (same as ``--parameters``).
 ENV_PARAMETERS = "ONECARD_PARAMETERS"
@@ -90,3 +90,25 @@ def template_dir() -> Path:
 def notebook_path(name: str) -> Path:
     """A packaged notebook, e.g. ``township_review.ipynb``."""
     return packaged("notebooks") / name
+
+
+def read_yaml_mapping(path: Path, label: str) -> dict:
+    """A parameters YAML file whose top level is a mapping (``{}`` when empty).
+
+    ``label`` names the file kind in messages, e.g. ``运行参数文件``.
+
+    Raises
+    ------
+    ParameterError
+        Unreadable file, invalid YAML, or a top level that is not a mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"无法读取{label} {path}：{exc}") from exc
+    if not isinstance(data, dict):
+        raise ParameterError(f"{label} {path.name} 的顶层应为 键: 值。")
+    return data
