@@ -37,7 +37,7 @@ from ..core.errors import ParameterError, RunError, WorkbenchError
 from ..core.log import logger
 from .notebooks import prefer_own_kernel, check_parameters_cell, execute_notebook
 from ..core.reference import township_aliases, townships
-from ..core.resources import packaged
+from ..core.resources import packaged, parameters_dir
 
 NOTEBOOKS = packaged("notebooks")
 TOWNSHIP_NOTEBOOK = NOTEBOOKS / "township_review.ipynb"
@@ -209,6 +209,10 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
                    "files": [{"path": str(p), "sha256": h} for p, h in policy.files]},
         "inputs": inputs, "versions": _versions(), "timings": timings,
     }
+    # The office parameters folder (--parameters / ONECARD_PARAMETERS) and the rule
+    # parameters in force, so a run says which values it used.
+    manifest["parameters"]["parameters_dir"] = str(parameters_dir() or "")
+    manifest["rule_params"] = params
 
     def write_manifest():
         manifest["timings"]["total"] = round(time.perf_counter() - t_start, 2)
