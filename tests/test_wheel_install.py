@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,14 +141,22 @@ def runs(tmp_path_factory):
     procs = {"wheel": wheel_onecard("run", "--out", "r-wheel", *common),
              "clone": clone_onecard("run", "--out", "r-clone", *common),
              "office": wheel_onecard("--parameters", "office", "run", "--out", "r-office", *common)}
-    done = {k: wait(p, f"run {k}") for k, p in procs.items()}
+    done = {"wheel": wait(procs.pop("wheel"), "run wheel")}
+    # a user without a clone: the explorer notebook beside the run, executed in batch mode
+    wait(wheel_onecard("explorer", "r-wheel"), "explorer")
+    procs["explorer"] = subprocess.Popen(
+        [str(bin_ / "python"), "-m", "papermill", "r-wheel/explorer.ipynb", "explorer-done.ipynb",
+         "-p", "INTERACTIVE", "False", "-p", "township", TOWNSHIP, "--log-level", "ERROR"],
+        cwd=folder, env=wenv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.update({k: wait(p, k) for k, p in procs.items()})
     timings["synth_and_runs"] = time.perf_counter() - t0
     print("wheel-install test timings (s):", {k: round(v, 1) for k, v in timings.items()})
     return {"folder": folder, "venv": venv, "where": where, "done": done}
 
 
 def _files(run: Path) -> list[str]:
-    return sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file())
+    return sorted(p.relative_to(run).as_posix() for p in run.rglob("*")
+                  if p.is_file() and p.name != "explorer.ipynb")  # written afterwards, see below
 
 
 def _findings(path: Path) -> pd.DataFrame:
@@ -206,3 +215,19 @@ def test_office_parameters_from_init_change_the_run(runs):
     assert other == {k: v for k, v in edited["findings"]["by_rule"].items() if k != "POOLED_ACCOUNT"}
     assert (edited["findings"]["by_rule"].get("POOLED_ACCOUNT", 0)
             <= default["findings"]["by_rule"].get("POOLED_ACCOUNT", 0))
+
+
+def test_the_explorer_notebook_beside_the_run_opens_that_run(runs):
+    import nbformat
+
+    written = nbformat.read(str(runs["folder"] / "r-wheel" / "explorer.ipynb"), as_version=4)
+    (cell,) = [c for c in written.cells if "parameters" in (c.metadata.get("tags") or [])]
+    assert cell.source.splitlines()[0].startswith(f"run_dir = {str(runs['folder'] / 'r-wheel')!r}")
+    executed = nbformat.read(str(runs["folder"] / "explorer-done.ipynb"), as_version=4)
+    shown = "".join(o.get("data", {}).get("text/plain", "") for c in executed.cells
+                    if c.cell_type == "code" for o in c.get("outputs", []))
+    ids = set(_findings(runs["folder"] / "r-wheel" / f"{TOWNSHIP}/findings.csv")["finding_id"])
+    # finding ids (16 hex digits, at least one letter, so no account number) shown by the
+    # filtered table: some, and all of that run's township
+    shown_ids = set(re.findall(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{16}\b", shown))
+    assert shown_ids and shown_ids <= ids, shown_ids - ids
