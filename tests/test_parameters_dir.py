@@ -21,6 +21,7 @@ from onecard.core.resources import (ENV_PARAMETERS, copy_parameters, packaged, p
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED = packaged("parameters")
+ORIGINAL_ENV = os.environ.get(ENV_PARAMETERS)
 
 
 def onecard(*args, env=None, cwd=None):
@@ -32,8 +33,15 @@ def onecard(*args, env=None, cwd=None):
 
 @pytest.fixture
 def no_office(monkeypatch):
-    """No office folder in force, restored after the test (set_parameters_dir sets the env)."""
-    monkeypatch.delenv(ENV_PARAMETERS, raising=False)
+    """No office folder in force, restored after the test (set_parameters_dir sets the env).
+
+    setenv first: a delenv of an absent variable records nothing to undo, and the
+    folder set by the test would leak into the tests that follow in this process."""
+    monkeypatch.setenv(ENV_PARAMETERS, "")
+    monkeypatch.delenv(ENV_PARAMETERS)
+    yield
+    monkeypatch.undo()
+    assert os.environ.get(ENV_PARAMETERS) == ORIGINAL_ENV
 
 
 # --- --parameters / ONECARD_PARAMETERS on the CLI ---------------------------------------

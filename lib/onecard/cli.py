@@ -183,9 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parameters", metavar="DIR", default=None, help=PARAMETERS_HELP)
     # The same option on every sub-command (before or after it); SUPPRESS keeps the
     # global value when the sub-command does not repeat it.
-    common = ChineseArgumentParser(add_help=False)
-    common._actions.clear()  # no second -h
-    common._option_string_actions.clear()
+    common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--parameters", metavar="DIR", default=argparse.SUPPRESS,
                         help=PARAMETERS_HELP)
     sub = p.add_subparsers(dest="command", required=True, parser_class=ChineseArgumentParser,
