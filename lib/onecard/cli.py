@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add = sub.add_parser
 
     def add_parser(name, **kwargs):
-        return _add(name, parents=[common], **kwargs)
+        return _add(name, **{**kwargs, "parents": [common, *kwargs.get("parents", [])]})
 
     sub.add_parser = add_parser
 
