@@ -1,4 +1,11 @@
-"""``onecard`` command line: synth, intake, run, score, rules.
+"""``onecard`` command line: synth, intake, run, score, rules, init, explorer.
+
+``--parameters DIR`` (or the environment variable ``ONECARD_PARAMETERS``) names the
+office parameters folder (see :mod:`onecard.core.resources`). It is a global option,
+accepted before or after the sub-command (``onecard --parameters D run ...`` or
+``onecard run ... --parameters D``); the command line wins over the environment.
+``main`` sets it before any command runs, so the notebook kernels a run starts
+inherit it.
 
 Messages are Chinese. A user mistake (:class:`~onecard.core.errors.WorkbenchError`)
 prints its message without a traceback and exits with status 2; a run in
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -162,6 +170,30 @@ def cmd_rules(args) -> int:
     return 0
 
 
+def cmd_init(args) -> int:
+    from .core.resources import ENV_PARAMETERS, copy_parameters
+
+    written = copy_parameters(Path(args.dir), force=args.force)
+    folder = Path(args.dir).expanduser().resolve()
+    _out(f"已将默认参数写入 {folder}（{len(written)} 个文件）：")
+    for path in written:
+        _out(f"  {path.relative_to(folder).as_posix()}")
+    _out("按本单位情况修改这些文件后，用以下任一方式使用（目录中有的文件优先，其余仍用程序自带的默认参数）：")
+    _out(f"  onecard run --data 数据目录 --out 运行目录 --parameters {folder}")
+    _out(f"  或设置环境变量 {ENV_PARAMETERS}={folder}（Windows：set {ENV_PARAMETERS}={folder}）")
+    return 0
+
+
+def cmd_explorer(args) -> int:
+    from .batch.notebooks import write_explorer_notebook
+
+    path = write_explorer_notebook(Path(args.run_dir), force=args.force)
+    _out(f"已生成疑点浏览器笔记本：{path}")
+    _out(f"打开方式：jupyter lab {path}")
+    _out("在 JupyterLab 中从上到下逐格运行即可筛选疑点、查看个人明细和共用账户/电话关系。")
+    return 0
+
+
 #: argparse's English phrases -> Chinese, so a mistyped command is answered in Chinese too.
 ARGPARSE_ZH = [
     ("the following arguments are required", "缺少必需的参数"),
@@ -207,11 +239,27 @@ class ChineseArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"参数错误：{message}\n用 {self.prog} -h 查看帮助。\n")
 
 
+PARAMETERS_HELP = ("本单位参数目录（onecard init 生成）：其中有的文件优先于程序自带的默认参数；"
+                   "也可设环境变量 ONECARD_PARAMETERS")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = ChineseArgumentParser(prog="onecard", description="一卡通专项治理核查工作台")
     p.add_argument("-v", "--verbose", action="store_true", help="输出详细日志")
+    p.add_argument("--parameters", metavar="DIR", default=None, help=PARAMETERS_HELP)
+    # The same option on every sub-command (before or after it); SUPPRESS keeps the
+    # global value when the sub-command does not repeat it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--parameters", metavar="DIR", default=argparse.SUPPRESS,
+                        help=PARAMETERS_HELP)
     sub = p.add_subparsers(dest="command", required=True, parser_class=ChineseArgumentParser,
                            title="命令")
+    _add = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        return _add(name, **{**kwargs, "parents": [common, *kwargs.get("parents", [])]})
+
+    sub.add_parser = add_parser
 
     s = sub.add_parser("synth", help="生成演示街道数据（含答案）")
     s.add_argument("--out", required=True, help="输出目录")
@@ -256,6 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("rules", help="列出规则目录")
     s.add_argument("--markdown", action="store_true", help="以 Markdown 表格输出")
     s.set_defaults(func=cmd_rules)
+
+    s = sub.add_parser("init", help="把默认参数复制到一个目录，供本单位修改（配合 --parameters 使用）")
+    s.add_argument("dir", help="参数目录")
+    s.add_argument("--force", action="store_true", help="覆盖目录中已有的同名文件")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("explorer", help="在运行目录旁生成疑点浏览器笔记本（用 JupyterLab 打开）")
+    s.add_argument("run_dir", metavar="RUNDIR", help="onecard run 的运行目录")
+    s.add_argument("--force", action="store_true", help="覆盖已有的 explorer.ipynb")
+    s.set_defaults(func=cmd_explorer)
     return p
 
 
@@ -277,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        from .core.resources import ENV_PARAMETERS, set_parameters_dir
+
+        # Before any command: every loader, and every notebook kernel a run starts
+        # (they inherit the environment), reads the same folder.
+        set_parameters_dir(args.parameters or os.environ.get(ENV_PARAMETERS, "").strip() or None)
         return args.func(args)
     except WorkbenchError as exc:
         _err(f"错误：{exc}")
@@ -284,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("已中断。")
         return 130
+    except BrokenPipeError:
+        # output piped into e.g. `head`: stop quietly, no traceback at exit either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -202,3 +202,56 @@ def _notebook_error(exc: Exception) -> str:
     count = getattr(exc, "exec_count", None)
     where = f"第{count}个代码单元格出错：" if count else ""
     return f"{where}{name}: {str(value)[:500]}"
+
+
+EXPLORER_NOTEBOOK = "explorer.ipynb"
+
+
+def write_explorer_notebook(run_dir: str | Path, output: str | Path | None = None,
+                            force: bool = False) -> Path:
+    """Write the packaged explorer notebook, its parameters cell set to ``run_dir``.
+
+    For a user without a clone (``onecard explorer RUNDIR``): the notebook goes to
+    ``output`` (default ``RUNDIR/explorer.ipynb``), with ``run_dir`` in the
+    ``parameters`` cell replaced by the run folder's absolute path; nothing is
+    executed. The other parameters keep the template's defaults (interactive).
+
+    Returns
+    -------
+    Path
+        The notebook written.
+
+    Raises
+    ------
+    ParameterError
+        When ``run_dir`` holds no run (``manifest.json``), or ``output`` exists
+        and ``force`` is False.
+    RunError
+        When the template's parameters cell has no ``run_dir = ...`` line.
+    """
+    import re
+
+    import nbformat
+
+    from ..core.errors import ParameterError
+    from ..core.resources import notebook_path
+
+    run = Path(run_dir).expanduser().resolve()
+    if not (run / "manifest.json").is_file():
+        raise ParameterError(f"{run} 不是 onecard run 的运行目录（其中没有 manifest.json）。")
+    target = Path(output) if output else run / EXPLORER_NOTEBOOK
+    if target.exists() and not force:
+        raise ParameterError(f"{target} 已存在，未覆盖（确需重新生成请加 --force）。")
+    template = notebook_path(EXPLORER_NOTEBOOK)
+    check_parameters_cell(template)
+    nb = nbformat.read(str(template), as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in (c.get("metadata", {}).get("tags") or []))
+    source, n = re.subn(r"^run_dir\s*=\s*[^#\n]*?(\s*#.*)?$",
+                        lambda m: f"run_dir = {str(run)!r}{m.group(1) or ''}",
+                        cell.source, count=1, flags=re.M)
+    if n != 1:
+        raise RunError(f"笔记本模板 {template.name} 的 parameters 单元格中没有 run_dir = … 一行。")
+    cell.source = source
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+    return target

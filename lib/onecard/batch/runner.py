@@ -37,7 +37,7 @@ from pathlib import Path
 from ..analysis.parameters import RunParameters
 from ..analysis.townships import resolve_townships  # noqa: F401  (public here since issue 2)
 from ..core.errors import ParameterError, RunError
-from ..core.resources import packaged
+from ..core.resources import packaged, parameters_dir
 from .lock import RunLock
 from .manifest import (FAILED, FINISHED, INTERRUPTED, RUNNING, Manifest, input_files,
                        read_manifest, sha256_file, versions)  # noqa: F401
@@ -151,7 +151,8 @@ def run_parameters(params: RunParameters, say=None, progress: bool = True) -> Ru
         manifest.data.update({
             "run_id": run_id, "status": RUNNING,
             "started": dt.datetime.now().isoformat(timespec="seconds"),
-            "parameters": params.record(),
+            "parameters": {**params.record(), "parameters_dir": str(parameters_dir() or "")},
+            "rule_params": params.rules,
             "folders": {"run": str(out.resolve()), "work": str(params.work.resolve())},
             "policy": {"title": params.policy.title, "verified": bool(params.policy.verified),
                        "files": [{"path": str(p), "sha256": h} for p, h in params.policy.files]},
