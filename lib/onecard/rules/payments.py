@@ -195,7 +195,7 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
         keep = [c for c in ("person_id", "subsidy", "_file", "_sheet", "_row") if c in rows]
         rows = expand_months(rows, "start_month", "end_month", *ctx.period, keep=keep)
     return recon_findings(ctx, mask, rec["standard_fen"].fillna(0), say,
-                          rows=rows if rows is not None else ctx.payouts.iloc[:0])
+                          rows=rows if rows is not None else ctx.payouts.iloc[:0], table="entitlements")
 
 
 def _longest_run(months: pd.DataFrame) -> pd.Series:
