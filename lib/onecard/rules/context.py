@@ -114,6 +114,16 @@ class RuleContext:
         out["_row"] = pd.to_numeric(out["_row"], errors="coerce").astype("Int64")
         return out.astype({c: "string" for c in PENDING_COLUMNS if c != "_row"})
 
+    @property
+    def confirmations(self) -> pd.DataFrame:
+        """Investigator-confirmed name matches (``onecard.rules.confirm``): ``extras
+        ["confirmations"]`` when given, else ``confirmations.yaml`` of the office
+        parameters folder and of ``extras["data_dir"]`` (the delivery folder)."""
+        if not isinstance(self.extras.get("confirmations"), pd.DataFrame):
+            from .confirm import load_confirmations
+            self.extras["confirmations"] = load_confirmations(self.extras.get("data_dir"))
+        return self.extras["confirmations"]
+
     def message(self, rule_id: str, **values) -> str:
         """The rule's ``message`` template filled with this run's parameter values
         (``values`` add or override placeholders)."""

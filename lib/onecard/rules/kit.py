@@ -218,7 +218,8 @@ def known_equal(a, b) -> np.ndarray:
     unresolved approvers never "equal" each other or the beneficiary.
     """
     x, y = _as_text(a), _as_text(b)
-    return known(x.to_numpy(object) == y.to_numpy(object)) & x.notna().to_numpy(bool) & y.notna().to_numpy(bool)
+    both = x.notna().to_numpy(bool) & y.notna().to_numpy(bool)
+    return both & (x.fillna("").to_numpy(object) == y.fillna("").to_numpy(object))
 
 
 def known_ne(a, b) -> np.ndarray:
@@ -341,7 +342,7 @@ def join_unique(frame: pd.DataFrame, by: str, col: str, sep: str = ";") -> pd.Se
 def group_findings(rows: pd.DataFrame, subject: str, related: str | None = None,
                    amount: str | None = "amount", month: str = "month",
                    cite_rows: pd.DataFrame | None = None, table: str = "payouts",
-                   claim_rows: pd.DataFrame | None = None) -> pd.DataFrame:
+                   claim_rows: pd.DataFrame | None = None, split_subsidy: bool = False) -> pd.DataFrame:
     """One finding row per distinct ``subject`` of payout-like ``rows`` (vectorised).
 
     Parameters
@@ -360,6 +361,9 @@ def group_findings(rows: pd.DataFrame, subject: str, related: str | None = None,
     claim_rows : DataFrame, optional
         The rows whose ``amount`` is the finding's money, when only part of
         ``rows`` is claimed (e.g. money collected *for others*); default ``rows``.
+    split_subsidy : bool
+        ``subject`` holds ``subject_id + "\\x1f" + subsidy`` (one finding per subject
+        x subsidy); the output and the emitted rows get both columns back.
 
     Returns
     -------
@@ -420,7 +424,121 @@ def group_findings(rows: pd.DataFrame, subject: str, related: str | None = None,
         nn = n.reindex(joined.index)
         more = pd.Series(np.where(nn > 3, " 等" + nn.astype(str) + "行", ""), index=joined.index)
         out["cite"] = ("（来源：" + joined + more + "）").reindex(out.index).fillna("")
-        emit_rows(fr.rename(columns={"_s": "subject_id"})[["subject_id"] + ROW_COLUMNS])
+        fr = fr.rename(columns={"_s": "subject_id"})
+        if split_subsidy:
+            parts = fr["subject_id"].str.split("\x1f", n=1, expand=True)
+            fr = fr.assign(subject_id=parts[0], subsidy=parts[1])
+            emit_rows(fr[["subject_id", "subsidy"] + ROW_COLUMNS])
+        else:
+            emit_rows(fr[["subject_id"] + ROW_COLUMNS])
     else:
         out["cite"] = ""
-    return out.rename_axis("subject_id").reset_index()
+    out = out.rename_axis("subject_id").reset_index()
+    if split_subsidy:
+        parts = out["subject_id"].astype("string").str.split("\x1f", n=1, expand=True)
+        out["subject_id"], out["subsidy"] = parts[0], parts[1]
+    return out
+
+
+# -- name resolution (approvers, handlers, reference rows without ID) -----------
+
+_ID_RE = r"^\d{17}[\dX]$"
+
+
+def looks_like_id(values: pd.Series) -> np.ndarray:
+    """Bool per value: an 18-character resident ID (``X`` check digit in either case)."""
+    s = values.astype("string").str.strip().str.upper()
+    return known(s.str.match(_ID_RE))
+
+
+def resolve_names(refs: pd.DataFrame, people: pd.DataFrame,
+                  confirmed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Resolve names to person ids only when that cannot accuse the wrong person.
+
+    Parameters
+    ----------
+    refs : DataFrame
+        One row per name to resolve: ``name``, ``township`` (may be NA: then the
+        whole district is the pool), optionally ``fragment`` (digits known of the
+        person's ID, e.g. a birth date ``19600305`` or the last four digits).
+    people : DataFrame
+        Candidates: ``person_id``, ``name``, ``township`` (NA: any township).
+    confirmed : DataFrame, optional
+        Investigator confirmations (``name``, ``township``, ``person_id``; see
+        ``onecard.rules.confirm``); a confirmed name resolves to that id.
+
+    Returns
+    -------
+    DataFrame, same index as ``refs``: ``person_id`` (string, NA when not
+    resolved), ``candidates`` (``;``-joined full ids), ``reason`` (NA when resolved
+    uniquely, else ``重名`` / ``未匹配`` / ``信息不一致``), ``confirmed`` (bool).
+
+    Notes
+    -----
+    Names are compared on ``onecard.intake.names.name_key`` (spaces and minority
+    middle dots folded). A name resolves when exactly one candidate of the
+    township carries it and that candidate agrees with the fragment (if any).
+    Vectorised: one merge on the name key.
+    """
+    from ..intake.names import name_key
+
+    n = len(refs)
+    out = pd.DataFrame({"person_id": pd.array([pd.NA] * n, dtype="string"),
+                        "candidates": pd.array([pd.NA] * n, dtype="string"),
+                        "reason": pd.array(["未匹配"] * n, dtype="string"),
+                        "confirmed": np.zeros(n, dtype=bool)}, index=refs.index)
+    if n == 0:
+        return out
+
+    def keys(s: pd.Series) -> pd.Series:
+        s = s.astype("string")
+        u = pd.Series(s.dropna().unique())
+        m = dict(zip(u, u.map(name_key)))
+        k = s.map(m).astype("string")
+        return k.mask(k == "")
+
+    r = pd.DataFrame({"_i": np.arange(n), "key": keys(refs["name"]).to_numpy(),
+                      "town": refs["township"].astype("string").to_numpy() if "township" in refs
+                      else pd.array([pd.NA] * n, dtype="string"),
+                      "frag": (refs["fragment"].astype("string").str.replace(r"\D", "", regex=True)
+                               .to_numpy() if "fragment" in refs else pd.array([pd.NA] * n, dtype="string"))})
+    r["frag"] = r["frag"].mask(r["frag"].fillna("").str.len() < 4)
+    if confirmed is not None and len(confirmed):
+        c = pd.DataFrame({"key": keys(confirmed["name"]).to_numpy(),
+                          "town": confirmed["township"].astype("string").to_numpy() if "township" in confirmed
+                          else pd.NA, "cid": confirmed["person_id"].astype("string").to_numpy()})
+        c = c.dropna(subset=["key"]).drop_duplicates(["key", "town"], keep="last")
+        exact = r.merge(c.dropna(subset=["town"]), on=["key", "town"], how="inner")
+        anyt = r.merge(c[c["town"].isna()].drop(columns="town"), on="key", how="inner")
+        hit = pd.concat([exact, anyt]).drop_duplicates("_i")
+        pos = hit["_i"].to_numpy()
+        out.iloc[pos, out.columns.get_loc("person_id")] = hit["cid"].to_numpy()
+        out.iloc[pos, out.columns.get_loc("reason")] = pd.NA
+        out.iloc[pos, out.columns.get_loc("confirmed")] = True
+        r = r[~r["_i"].isin(pos)]
+    p = pd.DataFrame({"pid": people["person_id"].astype("string").to_numpy(),
+                      "key": keys(people["name"]).to_numpy(),
+                      "ptown": people["township"].astype("string").to_numpy() if "township" in people
+                      else pd.NA}).dropna(subset=["pid", "key"]).drop_duplicates(["pid", "key", "ptown"])
+    m = key_merge(r, p, on="key", how="inner")
+    same = m["town"].isna().to_numpy() | m["ptown"].isna().to_numpy() | known_equal(m["town"], m["ptown"])
+    m = m[same].drop_duplicates(["_i", "pid"])
+    if m.empty:
+        return out
+    fr = m["frag"].fillna("")
+    ok = (fr == "").to_numpy() | np.array([f in p_ for f, p_ in zip(fr, m["pid"].fillna(""))], dtype=bool)
+    allc = m.sort_values(["_i", "pid"]).groupby("_i")["pid"].agg(";".join)
+    good = m[ok]
+    cnt = good.groupby("_i")["pid"].size()
+    gi = good.sort_values(["_i", "pid"]).groupby("_i")["pid"].agg(";".join)
+    pos_all = allc.index.to_numpy()
+    out.iloc[pos_all, out.columns.get_loc("candidates")] = allc.to_numpy()
+    out.iloc[pos_all, out.columns.get_loc("reason")] = "信息不一致"
+    multi = cnt[cnt > 1].index.to_numpy()
+    out.iloc[multi, out.columns.get_loc("reason")] = "重名"
+    out.iloc[multi, out.columns.get_loc("candidates")] = gi.reindex(multi).to_numpy()
+    one = cnt[cnt == 1].index.to_numpy()
+    out.iloc[one, out.columns.get_loc("person_id")] = gi.reindex(one).to_numpy()
+    out.iloc[one, out.columns.get_loc("reason")] = pd.NA
+    out.iloc[one, out.columns.get_loc("candidates")] = gi.reindex(one).to_numpy()
+    return out

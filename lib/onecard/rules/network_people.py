@@ -4,9 +4,12 @@ payee not the beneficiary. Imported (and so registered) by :mod:`onecard.rules.n
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..core.findings import yuan
+from .kit import (finish, group_findings, is_known, join_unique, key_merge, known_equal, looks_like_id,
+                  resolve_names)
 from .catalogue import rule
 from ..graph.build import placeholder_mask, text
 from .network import (_finding, _frame, _holders, _household, _linkable_accounts, _name, _officials,
@@ -131,51 +134,106 @@ def _canonical_subsidy(ctx, values: pd.Series) -> pd.Series:
       severity="high", tables=("entitlements",),
       optional_tables=("payouts", "officials", "relations", "roster"),
       description_zh="补贴享受资格由补贴对象本人或其亲属审批或经办。",
-      must_not_flag_zh="审批人、经办人与补贴对象无亲属关系且不同户。")
+      must_not_flag_zh="审批人、经办人与补贴对象无亲属关系且不同户；审批人姓名无法唯一确定身份（重名、未匹配，列入待人工确认）。")
 def self_approval(ctx) -> pd.DataFrame:
     """Entitlements whose approver/handler is the beneficiary, a relation-table relative or a
-    member of the same household group. Approver text is an ID, or a name resolved among
-    officials (same township first); names that match several officials are not resolved."""
+    member of the same household group.
+
+    Approver/handler text is an ID, or a name resolved by :func:`onecard.rules.kit.resolve_names`
+    among the officials and roster persons of the beneficiary's township (unique there,
+    consistent with any ID fragment, or confirmed in ``confirmations.yaml``). A name
+    that does not resolve is *unknown*: it goes to the 待人工确认 list
+    (``ctx.pending``), never into a finding. The entitlement rows of one person and
+    subsidy (rate changes, renewals) are one finding.
+
+    Returns
+    -------
+    DataFrame
+        One finding per person x subsidy; ``amount_fen`` = all paid for that subsidy (fen).
+    """
     net = ctx.network
     ent = ctx.tables["entitlements"]
     roles = [(c, lab) for c, lab in (("approver", "审批人"), ("handler", "经办人")) if c in ent.columns]
     if ent.empty or not roles:  # nothing to check: no approver/handler recorded
         return _frame([])
-    base = pd.DataFrame({"person_id": text(ent, "person_id"),
-                         "subsidy": _canonical_subsidy(ctx, text(ent, "subsidy"))}, index=ent.index)
-    long = pd.concat([base.assign(who=text(ent, c), role=lab) for c, lab in roles])
-    long = long.dropna(subset=["who", "person_id"])
-    off = _officials(ctx).dropna(subset=["official_id", "name"])
-    unique_names = off.drop_duplicates("name", keep=False).set_index("name")["official_id"]
-    is_id = long["who"].isin(net.persons.index)
-    long["who_id"] = long["who"].where(is_id, long["who"].map(unique_names))
-    ben_name = long["person_id"].map(net.persons["name"])
+    pid = text(ent, "person_id")
+    town = text(ent, "township")
+    town = town.fillna(pid.map(net.persons["township"]) if "township" in net.persons else town)
+    base = pd.DataFrame({"person_id": pid, "subsidy": _canonical_subsidy(ctx, text(ent, "subsidy")),
+                         "township": town, "_e": np.arange(len(ent))}, index=ent.index)
+    long = pd.concat([base.assign(who=text(ent, c), role=lab, column=c) for c, lab in roles])
+    long = long[is_known(long["who"]) & is_known(long["person_id"])].reset_index(drop=True)
+    if long.empty:
+        return _frame([])
+    who_up = long["who"].str.upper()
+    is_id = looks_like_id(long["who"]) | who_up.isin(net.persons.index).to_numpy()
+    long["who_id"] = who_up.where(is_id)
+    named = ~is_id
+    if named.any():
+        off = _officials(ctx)
+        people = pd.concat([pd.DataFrame({"person_id": off["official_id"], "name": off["name"],
+                                          "township": off["township"]}),
+                            pd.DataFrame({"person_id": net.persons.index.astype("string"),
+                                          "name": net.persons["name"].astype("string"),
+                                          "township": net.persons["township"].astype("string")
+                                          if "township" in net.persons else pd.NA})], ignore_index=True)
+        conf = ctx.confirmations
+        conf = conf[(conf["table"].isna() | (conf["table"] == "entitlements")).to_numpy(bool)]
+        sub = long[named]
+        res = resolve_names(sub[["who", "township"]].rename(columns={"who": "name"}), people, conf)
+        long.loc[named, "who_id"] = res["person_id"].to_numpy()
+        unresolved = res["reason"].notna().to_numpy() & ~res["confirmed"].to_numpy()
+        if unresolved.any():
+            src = ent.iloc[sub["_e"].to_numpy()[unresolved]]
+            ctx.pending(pd.DataFrame({
+                "table": "entitlements", "_file": text(src, "_file").to_numpy(),
+                "_sheet": text(src, "_sheet").to_numpy(),
+                "_row": src["_row"].to_numpy() if "_row" in src else pd.NA,
+                "column": sub["column"].to_numpy()[unresolved], "name": sub["who"].to_numpy()[unresolved],
+                "township": sub["township"].to_numpy()[unresolved],
+                "candidates": res["candidates"].to_numpy()[unresolved],
+                "reason": res["reason"].to_numpy()[unresolved]}))
+    # the three relations, each "unknown" (False) when the approver did not resolve
+    self_ = known_equal(long["who_id"], long["person_id"])
     rel = ctx.tables.get("relations")
-    pairs = set()
-    if rel is not None:
+    kin = np.zeros(len(long), dtype=bool)
+    if rel is not None and len(rel):
         a, b = text(rel, "official_id"), text(rel, "relative_id")
-        pairs = set(zip(a, b)) | set(zip(b, a))
-    self_ = (long["who_id"] == long["person_id"]) | (long["who"] == ben_name)
-    kin = pd.Series([(w, p) in pairs for w, p in zip(long["who_id"], long["person_id"])], index=long.index)
-    hh = long["who_id"].notna() & (_household(net, long["who_id"].fillna("")) == _household(net, long["person_id"]))
-    long["why"] = pd.Series(pd.NA, index=long.index, dtype="string").mask(hh, "同户成员").mask(
-        kin, "亲属").mask(self_, "本人")
-    hits = long.dropna(subset=["why"])
-    paid = _paid(ctx) if "payouts" in ctx.tables else None
-    paid_subsidy = _canonical_subsidy(ctx, text(paid, "subsidy")) if paid is not None else None
-    out = []
-    for (pid, subsidy), g in hits.groupby(["person_id", "subsidy"], sort=True, dropna=False):
-        rows = ent.loc[g.index.unique()].assign(month=pd.NA)
-        money = (paid[(paid["person_id"] == pid) & (paid_subsidy == subsidy)]
-                 if paid is not None else None)
-        amount = int(money["amount"].sum()) if money is not None else 0
-        who = "；".join(f"{r}{w}为其{y}" for r, w, y in zip(g["role"], g["who"], g["why"]))
-        ev = f"补贴对象{_name(net, pid)}的{subsidy or ''}享受资格中，{who}，已发放{yuan(amount)}元。"
-        f = _finding(money if money is not None and len(money) else rows, "person", pid,
-                     g["who_id"].fillna(g["who"]), ev, amount, name=_name(net, pid),
-                     subsidy=subsidy, extra_rows=rows)
-        out.append(f)
-    return _frame(out)
+        pairs = pd.concat([pd.DataFrame({"who_id": a, "person_id": b}),
+                           pd.DataFrame({"who_id": b, "person_id": a})]).drop_duplicates()
+        hit = key_merge(long[["who_id", "person_id"]].reset_index(), pairs, on=["who_id", "person_id"])
+        kin[hit["index"].to_numpy()] = True
+    hh = known_equal(_household(net, long["who_id"]).where(is_known(long["who_id"])),
+                     _household(net, long["person_id"]))
+    why = np.where(self_, "本人", np.where(kin, "亲属", np.where(hh, "同户成员", "")))
+    hits = long[why != ""].assign(why=why[why != ""])
+    if hits.empty:
+        return _frame([])
+    hits = hits.assign(_k=hits["person_id"] + "\x1f" + hits["subsidy"].fillna(""))
+    keys = hits[["_k", "person_id", "subsidy"]].drop_duplicates("_k")
+    rows_ent = ent.iloc[hits["_e"].unique()]
+    rows_ent = rows_ent.assign(_k=(text(rows_ent, "person_id") + "\x1f"
+                                   + _canonical_subsidy(ctx, text(rows_ent, "subsidy")).fillna("")).to_numpy(),
+                               month=pd.NA, _table="entitlements")
+    money = pd.DataFrame(columns=["_k", "amount", "month"])
+    if "payouts" in ctx.tables:
+        paid = _paid(ctx)
+        paid = paid.assign(_k=(paid["person_id"] + "\x1f"
+                               + _canonical_subsidy(ctx, text(paid, "subsidy")).fillna("")).to_numpy())
+        money = paid[paid["_k"].isin(set(keys["_k"]))]
+    bare = rows_ent[~rows_ent["_k"].isin(set(money["_k"]))]
+    base_rows = pd.concat([money, bare.assign(amount=0)], ignore_index=True)
+    out = group_findings(base_rows, "_k", amount="amount", cite_rows=rows_ent, split_subsidy=True)
+    hits = hits.assign(rel=(hits["role"] + hits["who"] + "为其" + hits["why"]))
+    say = hits.groupby("_k", sort=False)["rel"].agg("；".join)
+    rel_ids = hits.assign(r=hits["who_id"].fillna(hits["who"])).pipe(join_unique, "_k", "r")
+    k = out["subject_id"] + "\x1f" + out["subsidy"].fillna("")
+    out["related_ids"] = k.map(rel_ids).to_numpy()
+    out["name"] = [_name(net, p) for p in out["subject_id"]]
+    ev = [f"补贴对象{n}的{s if isinstance(s, str) else ''}享受资格中，{w}，已发放{yuan(a)}元。{c}"
+          for n, s, w, a, c in zip(out["name"], out["subsidy"], k.map(say), out["amount_fen"], out["cite"])]
+    out["subsidy"] = out["subsidy"].replace("", pd.NA)
+    return finish(out, "person", pd.Series(ev, index=out.index))
 
 
 @rule("PAYEE_NOT_BENEFICIARY", clause="3.1.4", title_zh="收款账户非本人", title_en="Payee is not the beneficiary",
