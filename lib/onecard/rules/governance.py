@@ -58,7 +58,8 @@ def no_approval_record(ctx: RuleContext) -> pd.DataFrame:
 
 @rule("FAILED_NOT_RESOLVED", clause="3.1.6", title_zh="发放失败未处理", title_en="Failed payment not resolved",
       severity="medium", tables=("payouts",), params={"days": 90},
-      description_zh="发放失败或被退回后，N天内既未重新成功发放，也未退回国库。", must_not_flag_zh="")
+      description_zh="发放失败或被退回后，N天内既未重新成功发放，也未退回国库。", must_not_flag_zh="",
+      message="{days}天内既未重新发放也未退回国库")
 def failed_not_resolved(ctx: RuleContext) -> pd.DataFrame:
     """Failed or returned payments neither re-paid nor returned to the treasury within N days.
 
@@ -112,14 +113,15 @@ def failed_not_resolved(ctx: RuleContext) -> pd.DataFrame:
 
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}发放失败或被退回"
-                f"合计{yuan_text(r.amount_fen)}，{days}天内既未重新发放也未退回国库")
+                f"合计{yuan_text(r.amount_fen)}，{crit}")
+    crit = ctx.message("FAILED_NOT_RESOLVED")
     return finish(out, "person", _ev(out, say))
 
 
 @rule("ROSTER_STATUS_STALE", clause="3.1.6", title_zh="花名册状态未更新", title_en="Roster status stale",
       severity="medium", tables=("roster",), optional_tables=("deaths", "moves"), params={"days": 60},
       description_zh="已死亡或户籍迁出本区超过N天（至花名册截止日期），花名册仍显示证件正常。",
-      must_not_flag_zh="区内迁移。")
+      must_not_flag_zh="区内迁移。", message="已超过{days}天")
 def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
     """Active certificates of people listed as dead or moved out more than N days
     before the roster's extract date (else the end of the review period).
@@ -169,8 +171,9 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
     out = _cite_person(out, x.drop(columns="period"), ctx.tables["roster"], False, by_period=False)
 
     def say(r):
-        return (f"已于{r.on:%Y-%m-%d}{r.what}，至花名册截止日{r.ref:%Y-%m-%d}已超过{days}天，"
+        return (f"已于{r.on:%Y-%m-%d}{r.what}，至花名册截止日{r.ref:%Y-%m-%d}{crit}，"
                 f"花名册仍显示残疾人证状态正常")
+    crit = ctx.message("ROSTER_STATUS_STALE")
     return finish(out, "person", _ev(out, say))
 
 

@@ -214,7 +214,8 @@ def _longest_run(months: pd.DataFrame) -> pd.Series:
       title_en="Eligible but not enrolled", severity="medium", tables=("payouts", "roster"),
       optional_tables=("dibao", "entitlements", "other_benefits"), params={"months": 3},
       description_zh="花名册人员连续N个月符合某项补贴条件，但没有该项补贴的享受记录，也没有任何发放。",
-      must_not_flag_zh="有停发事件（死亡、迁出、证件注销、羁押）的人；领取政策规定互斥待遇的人。")
+      must_not_flag_zh="有停发事件（死亡、迁出、证件注销、羁押）的人；领取政策规定互斥待遇的人。",
+      message="连续{months}个月符合条件")
 def eligible_not_enrolled(ctx: RuleContext) -> pd.DataFrame:
     """Roster people meeting an item's conditions for N consecutive months with no
     entitlement and no payment for it.
@@ -258,8 +259,9 @@ def eligible_not_enrolled(ctx: RuleContext) -> pd.DataFrame:
     mask.loc[months.index[sel]] = True
 
     def say(r):
-        return (f"{span_text(r.period_start, r.period_end, r.months)}符合{r.subsidy}条件，"
+        return (f"{span_text(r.period_start, r.period_end, r.months)}符合{r.subsidy}条件（判定标准：{crit}），"
                 f"但无享受记录且无任何发放，按标准应享{yuan_text(r.amount_fen)}")
+    crit = ctx.message("ELIGIBLE_NOT_ENROLLED")
     roster = ctx.tables["roster"]
     rows = roster.assign(subsidy=pd.NA).iloc[:0]
     res = recon_findings(ctx, mask, rec["standard_fen"].fillna(0), say, rows=rows)
