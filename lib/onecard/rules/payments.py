@@ -14,8 +14,8 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (citations, empty_findings, finish, per_subject, period_rows, span_text,
-                      yuan_text)
+from .kit import (citations, empty_findings, finish, is_known, known, per_subject, period_rows,
+                  span_text, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
@@ -69,8 +69,12 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
     """Bool per successful payout row: back-pay the policy allows after a new approval.
 
     With an approval date (``entitlements.approved_on``): periods from the
-    entitlement's start month through the approval month, paid by the deadline
-    of the approval month. Without one: the payments made in the first month
+    entitlement's start month through the month after the approval month, paid
+    by the policy deadline counted from the month *after* the approval month (an
+    approval can miss that month's payroll: approved 2021-03-25, back-pay for
+    2021-01..03 paid by 2021-05-31 is on time with the default deadline, later is
+    late). Several entitlement rows of one person and item (rate change, renewal)
+    each count. Without an approval date: the payments made in the first month
     anything was paid to the person for the item, for periods up to that month.
     """
     allowed = pd.Series(False, index=p.index)
@@ -94,12 +98,12 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
         m = p[["person_id", "subsidy", "period", "paid_on"]].reset_index().merge(
             e, on=["person_id", "subsidy"], how="inner")
         if len(m):
-            am = m["approved_on"].dt.to_period("M")
+            am = m["approved_on"].dt.to_period("M") + 1   # the first payroll after the approval
             dl = ctx.policy.deadline(am)
-            ok = (m["period"] >= m["start_month"]).fillna(True) & (m["period"] <= am) & \
-                (m["paid_on"] <= dl.to_numpy())
+            from_start = known(m["period"] >= m["start_month"]) | ~is_known(m["start_month"])
+            ok = from_start & known(m["period"] <= am) & known(m["paid_on"] <= dl.to_numpy())
             has_approval.loc[m["index"].unique()] = True
-            approved.loc[m.loc[ok.fillna(False).to_numpy(bool), "index"].unique()] = True
+            approved.loc[m.loc[ok, "index"].unique()] = True
     return (approved | (fallback & ~has_approval)).fillna(False)
 
 
@@ -178,7 +182,9 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
     Clause 3.1.2 (应发未发).
     """
     rec = ctx.recon
-    mask = rec["entitled"] & ~rec["stopped"] & (rec["attempted_n"] == 0)
+    # no payout row at all, or only reversals netting the month to zero or below (冲正)
+    reversed_away = (rec["live_n"] == 0) & (rec["net_paid_fen"] <= 0)
+    mask = rec["entitled"] & ~rec["stopped"] & ((rec["attempted_n"] == 0) | reversed_away)
     if not ctx.has("entitlements"):
         o = rec["period"].array.asi8
         first = pd.Series(np.where(rec["attempted_n"] > 0, o, np.iinfo("int64").max), index=rec.index)
@@ -186,8 +192,9 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
         mask &= o > first_att
 
     def say(r):
+        what = "发放后被冲正、净发放为零或负数" if r.rev else "没有任何发放记录"
         return (f"{span_text(r.period_start, r.period_end, r.months)}有{r.subsidy}享受资格，"
-                f"但没有任何发放记录，按标准应发{yuan_text(r.amount_fen)}")
+                f"但{what}，按标准应发{yuan_text(r.amount_fen)}")
     rows = ctx.tables.get("entitlements")
     if rows is not None:
         from ..recon.prepare import expand_months, fold_subsidy
@@ -195,7 +202,8 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
         keep = [c for c in ("person_id", "subsidy", "_file", "_sheet", "_row") if c in rows]
         rows = expand_months(rows, "start_month", "end_month", *ctx.period, keep=keep)
     return recon_findings(ctx, mask, rec["standard_fen"].fillna(0), say,
-                          rows=rows if rows is not None else ctx.payouts.iloc[:0], table="entitlements")
+                          rows=rows if rows is not None else ctx.payouts.iloc[:0], table="entitlements",
+                          extra={"rev": ("reversal_n", "sum")})
 
 
 def _longest_run(months: pd.DataFrame) -> pd.Series:
