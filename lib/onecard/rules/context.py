@@ -138,6 +138,9 @@ class RuleContext:
     def param(self, rule_id: str, name: str):
         """A rule parameter: run override, else ``parameters/rules.yaml``, else the rule default."""
         value = self.params.get(rule_id, {}).get(name)
+        if rule_id not in CATALOGUE:
+            from .catalogue import _ensure_loaded
+            _ensure_loaded()
         if value is None:
             value = CATALOGUE[rule_id].params.get(name)
         if value is None:

@@ -68,7 +68,9 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
         d = d.assign(village=pd.NA)
     # names compared with spaces and minority middle dots folded (阿依·买买提 = 阿依买买提)
     d = d.assign(_pid=d["person_id"].astype("string").str.strip().fillna("") if "person_id" in d else "",
-                 _name=_fold_name(d["name"]))
+                 _name=_fold_name(d["name"] if "name" in d else pd.Series(pd.NA, index=d.index, dtype="string")))
+    if "name" not in d:
+        d = d.assign(name=pd.NA)
     if d.empty:
         return empty_findings()
     p = paid_rows(ctx)

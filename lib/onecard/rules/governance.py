@@ -15,8 +15,8 @@ import pandas as pd
 from ..recon.reconcile import moved_out, with_matched_ids
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (citations, empty_findings, finish, paid_rows, per_subject, period_rows, span_text,
-                      yuan_text)
+from .kit import (citations, empty_findings, finish, is_known, known, paid_rows, per_subject, period_rows,
+                  span_text, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
@@ -140,7 +140,9 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
         return empty_findings()
     days = int(ctx.param("ROSTER_STATUS_STALE", "days"))
     r = ctx.tables["roster"]
-    r = r[(r["cert_status"] == "active").fillna(False).to_numpy(bool) & r["person_id"].notna().to_numpy(bool)]
+    if "cert_status" not in r:  # status not supplied: nothing shows a certificate as active
+        return empty_findings()
+    r = r[known(r["cert_status"] == "active") & is_known(r["person_id"])]
     end = (ctx.period[1] + 1).to_timestamp() - pd.Timedelta(days=1)
     ref = r["extract_date"].astype("datetime64[s]").fillna(end) if "extract_date" in r else \
         pd.Series(end, index=r.index)

@@ -144,7 +144,7 @@ def official_relative(ctx) -> pd.DataFrame:
     rows = paid[paid["person_id"].isin(set(rel["relative_id"]))]
     out = group_findings(rows, "person_id")
     out["related_ids"] = out["subject_id"].map(join_unique(rel, "relative_id", "official_id")).to_numpy()
-    pos = off["position"].reindex(rel["official_id"]).fillna("").to_numpy() if len(off) else ""
+    pos = off["position"].reindex(rel["official_id"]).astype("string").fillna("").to_numpy()
     rel = rel.assign(t=[f"{_name(net, o)}（{p_}）的{r if isinstance(r, str) else '亲属'}".replace("（）", "")
                         for o, p_, r in zip(rel["official_id"], pos, rel["relation"])])
     who = rel.groupby("relative_id", sort=False)["t"].agg("、".join)
