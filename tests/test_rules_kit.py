@@ -187,3 +187,31 @@ def test_rule_error_is_a_chinese_sentence_naming_rule_and_column():
     text = error_text(c, r, ValueError("Could not convert '' with type str for column phone"))
     assert "X_RULE" in text and "测试规则" in text and "cards.phone" in text
     assert "Could not" not in text and "ValueError" not in text
+
+
+# -- finding rows over a whole district -------------------------------------------
+
+def test_finding_rows_add_up_to_each_findings_money():
+    from scenarios import build
+    sc = build(seed=0, base=60, cases=2)
+    c = sc.context()
+    findings, status = run_catalogue(c)
+    assert (status["error"] == "").all()
+    fr = c.finding_rows
+    assert list(fr.columns) == ["finding_id", "rule_id", "table", "_file", "_sheet", "_row", "amount_fen"]
+    assert set(fr["finding_id"]) <= set(findings["finding_id"])
+    assert not fr.duplicated(["finding_id", "table", "_file", "_sheet", "_row"]).any()
+    # every finding rests on at least one source row, except the roster-derived 应享未享
+    missing = set(findings["finding_id"]) - set(fr["finding_id"])
+    assert set(findings.loc[findings["finding_id"].isin(missing), "rule_id"]) <= {"ELIGIBLE_NOT_ENROLLED"}
+    money = fr.groupby("finding_id")["amount_fen"].sum()
+    paid_rules = {"PAID_AFTER_DEATH", "PAID_AFTER_MOVE", "PAID_AFTER_CERT_END", "PAID_IN_CUSTODY",
+                  "OVER_STANDARD", "DUPLICATE_PAYMENT", "NO_APPROVAL_RECORD", "LATE_PAYMENT",
+                  "FAILED_NOT_RESOLVED", "POOLED_ACCOUNT", "SHARED_IDENTIFIER_RING", "SELF_APPROVAL",
+                  "PAYEE_NOT_BENEFICIARY", "OFFICIAL_RELATIVE", "INELIGIBLE_GRADE", "INELIGIBLE_NO_DIBAO",
+                  "EXCLUSIVE_BENEFIT", "NOT_IN_ROSTER", "INVALID_ID", "OFFICIAL_RECIPIENT"}
+    sel = findings[findings["rule_id"].isin(paid_rules)].set_index("finding_id")
+    assert len(sel) > 20
+    got = money.reindex(sel.index).fillna(0).astype("int64")
+    bad = sel[got.to_numpy() != sel["amount_fen"].astype("int64").to_numpy()]
+    assert bad.empty, bad[["rule_id", "amount_fen"]].assign(rows=got[bad.index]).to_string()

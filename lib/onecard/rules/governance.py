@@ -22,11 +22,11 @@ from .stops import recon_findings
 KEY = ["person_id", "subsidy", "period"]
 
 
-def _cite_person(out, months, rows, group_sub, by_period=True):
+def _cite_person(out, months, rows, group_sub, by_period=True, table="payouts"):
     group = ["subject_id"] + (["subsidy"] if group_sub else [])
     on = group + (["period"] if by_period else [])
     c = citations(months.rename(columns={"person_id": "subject_id"}),
-                  rows.rename(columns={"person_id": "subject_id"}), on=on, group=group)
+                  rows.rename(columns={"person_id": "subject_id"}), on=on, group=group, table=table)
     return out.merge(c, on=group, how="left")
 
 
@@ -170,7 +170,8 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
     out["on"] = out["subject_id"].map(info["on"])
     out["what"] = out["subject_id"].map(info["what"])
     out["ref"] = out["subject_id"].map(info["_ref"])
-    out = _cite_person(out, x.drop(columns="period"), ctx.tables["roster"], False, by_period=False)
+    out = _cite_person(out, x.drop(columns="period"), ctx.tables["roster"], False, by_period=False,
+                       table="roster")
 
     def say(r):
         return (f"已于{r.on:%Y-%m-%d}{r.what}，至花名册截止日{r.ref:%Y-%m-%d}{crit}，"
@@ -320,4 +321,7 @@ def cert_id_mismatch(ctx: RuleContext) -> pd.DataFrame:
                         "why": bad["_why"].str.rstrip("；").to_numpy()})
     out["cite"] = [f"（来源：{f}{'/' + s if isinstance(s, str) and s else ''} 第{n}行）"
                    for f, s, n in zip(bad["_file"], bad["_sheet"], bad["_row"])]
-    return finish(out, "person", _ev(out, lambda x: f"残疾人证号{x.cert}：{x.why}"))
+    rows = pd.DataFrame({"subject_id": bad["person_id"].astype("string").to_numpy(), "table": "roster",
+                         "_file": bad["_file"].to_numpy(), "_sheet": bad["_sheet"].to_numpy(),
+                         "_row": bad["_row"].to_numpy(), "amount_fen": 0})
+    return finish(out, "person", _ev(out, lambda x: f"残疾人证号{x.cert}：{x.why}"), rows=rows)

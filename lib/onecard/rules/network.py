@@ -135,7 +135,7 @@ def shared_identifier_ring(ctx) -> pd.DataFrame:
             phones = phones.iloc[:0]
     accts = accts[[k in shared for k in zip(accts["ring_id"], accts["account_no"])]]
     cite = card_rows.assign(_table="cards") if len(card_rows) else None
-    out = group_findings(rows, "ring_id", amount=None, cite_rows=cite)
+    out = group_findings(rows, "ring_id", amount="amount", cite_rows=cite)
     out = out.set_index("subject_id").reindex(rings["ring_id"].astype("string")).rename_axis("subject_id").reset_index()
     out["township"], out["village"] = rings["township"].to_numpy(), rings["village"].to_numpy()
     out["related_ids"] = rings["members"].map(lambda m: ";".join(sorted(set(m.split(";"))))).to_numpy()

@@ -151,7 +151,8 @@ def late_payment(ctx: RuleContext) -> pd.DataFrame:
         return empty_findings()
     out = per_subject(months.assign(amount_fen=months["paid_fen"].astype("int64")),
                       extra={"days": ("days_late", "max")})
-    c = citations(months.rename(columns={"person_id": "subject_id"}),
+    c = citations(months.rename(columns={"person_id": "subject_id"}).assign(
+                      amount_fen=months["paid_fen"].astype("int64").to_numpy()),
                   p.rename(columns={"person_id": "subject_id"}),
                   on=["subject_id", "subsidy", "period"], group=["subject_id", "subsidy"])
     out = out.merge(c, on=["subject_id", "subsidy"], how="left")
