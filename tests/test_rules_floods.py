@@ -3,7 +3,7 @@ reversals in the reconciliation, DISCLOSURE_MISMATCH blank keys and dotted names
 
 import pandas as pd
 
-from test_rules_values import PERIOD, PID, PID2, POLICY, months, pay, run
+from test_rules_values import PERIOD, PID, POLICY, months, pay, run
 from onecard.rules import RuleContext
 from onecard.rules.catalogue import run_catalogue
 from scenarios import canonical

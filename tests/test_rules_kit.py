@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -215,3 +214,16 @@ def test_finding_rows_add_up_to_each_findings_money():
     got = money.reindex(sel.index).fillna(0).astype("int64")
     bad = sel[got.to_numpy() != sel["amount_fen"].astype("int64").to_numpy()]
     assert bad.empty, bad[["rule_id", "amount_fen"]].assign(rows=got[bad.index]).to_string()
+
+
+def test_reference_rows_without_id_that_do_not_resolve_are_pending():
+    r = roster(P[:3], **{P[1]: {"name": "丙0"}})  # two 丙0 in the township
+    deaths = frame("deaths", [{"name": "丙0", "township": "奓山街道", "died_on": "2021-03-01"},
+                              {"name": "无此人", "township": "奓山街道", "died_on": "2021-03-01"},
+                              {"name": "丙2", "township": "奓山街道", "died_on": "2021-03-01"}])
+    c = ctx(roster=r, deaths=deaths, payouts=frame("payouts", [pay(P[2], K[2])]))
+    run_catalogue(c, ["PAID_AFTER_DEATH"])
+    pend = c.pending_matches.sort_values("_row")
+    assert pend[["table", "_row", "name", "reason"]].values.tolist() == [
+        ["deaths", 2, "丙0", "重名"], ["deaths", 3, "无此人", "未匹配"]]
+    assert pend.iloc[0]["candidates"] == ";".join(sorted([P[0], P[1]]))

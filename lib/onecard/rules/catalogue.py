@@ -191,7 +191,47 @@ def run_catalogue(ctx: "RuleContext", rule_ids: list[str] | None = None, run_id:
     ctx.finding_rows = _row_dtypes(fr[cols])
     from .context import unresolved_frame
     ctx.unresolved = unresolved_frame(ctx.extras["_unresolved"])
+    _reference_pending(ctx)
     return findings, pd.DataFrame(status)
+
+
+REFERENCE_TABLES = ("deaths", "moves", "custody", "officials")
+
+
+def _reference_pending(ctx) -> None:
+    """Reference rows without ID that name matching left unresolved (重名 / 未匹配 /
+    信息不一致) go to the pending list: the stop rules never act on them."""
+    roster = ctx.tables.get("roster")
+    if roster is None or not hasattr(ctx, "pending"):
+        return
+    try:
+        from ..intake.names import match_by_name
+    except ImportError:  # pragma: no cover - intake is part of the package
+        return
+    for t in REFERENCE_TABLES:
+        ref = ctx.tables.get(t)
+        if ref is None or ref.empty or "name" not in ref:
+            continue
+        no_id = ~(ref["person_id"].astype("string").str.strip().fillna("") != "") if "person_id" in ref \
+            else pd.Series(True, index=ref.index)
+        if not no_id.any():
+            continue
+        m = match_by_name(ref[no_id.to_numpy(bool)], roster)
+        m = m[m["person_id"].isna()]
+        if m.empty:
+            continue
+        why = m["match_reason"].astype("string").fillna("")
+        reason = pd.Series("未匹配", index=m.index, dtype="string")
+        reason = reason.mask(known_text(m["candidate_id"]), "信息不一致").mask(why.str.contains("重名"), "重名")
+        ctx.pending(pd.DataFrame({
+            "table": t, "_file": m.get("_file"), "_sheet": m.get("_sheet"), "_row": m.get("_row"),
+            "column": "name", "name": m["name"], "township": m.get("township"),
+            "candidates": m["candidate_id"], "reason": reason}))
+
+
+def known_text(s: pd.Series) -> pd.Series:
+    t = s.astype("string").str.strip()
+    return (t.notna() & (t != "")).fillna(False).astype(bool)
 
 
 def _criterion(ctx, r: Rule) -> str:
