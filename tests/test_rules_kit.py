@@ -227,3 +227,41 @@ def test_reference_rows_without_id_that_do_not_resolve_are_pending():
     assert pend[["table", "_row", "name", "reason"]].values.tolist() == [
         ["deaths", 2, "丙0", "重名"], ["deaths", 3, "无此人", "未匹配"]]
     assert pend.iloc[0]["candidates"] == ";".join(sorted([P[0], P[1]]))
+
+
+# -- cannot clear: the exception's column was not supplied --------------------------
+
+def test_pooled_account_without_households_is_listed_not_flagged():
+    payouts = frame("payouts", [pay(P[i], K[0], 10000, "2021-01") for i in range(3)])
+    r = roster(P[:3]).drop(columns="household_id")
+    c = ctx(payouts=payouts, roster=r)
+    findings, status = run_catalogue(c, ["POOLED_ACCOUNT"])
+    assert findings.empty and int(status.iloc[0]["unresolved"]) == 1
+    u = c.unresolved
+    assert u[["rule_id", "subject_type", "subject_id", "missing_column"]].values.tolist() == [
+        ["POOLED_ACCOUNT", "account", K[0], "roster.household_id"]]
+    # blank cells in a supplied column mean "no household": flagged
+    r2 = roster(P[:3], **{P[0]: {"household_id": ""}})
+    assert len(run_catalogue(ctx(payouts=payouts, roster=r2), ["POOLED_ACCOUNT"])[0]) == 1
+
+
+def test_payee_without_guardian_column_is_listed_not_flagged():
+    payouts = frame("payouts", [pay(P[0], K[1])])
+    cards = frame("cards", [{"account_no": K[1], "holder_id": P[5]}])
+    c = ctx(payouts=payouts, cards=cards, roster=roster(P[:1]).drop(columns="guardian_id"))
+    findings, _ = run_catalogue(c, ["PAYEE_NOT_BENEFICIARY"])
+    assert findings.empty and c.unresolved["subject_id"].tolist() == [P[0]]
+    assert c.unresolved["missing_column"].tolist() == ["roster.guardian_id"]
+
+
+def test_analysis_saves_rows_unresolved_and_pending(tmp_path):
+    from onecard.analysis.district import analyse, load_analysis
+    from scenarios import build
+    sc = build(seed=1, base=40, cases=1)
+    an = analyse(sc.tables, sc.policy, sc.period)
+    an.save(tmp_path)
+    for name in ("finding_rows", "cannot_clear", "pending_matches"):
+        assert (tmp_path / f"{name}.parquet").exists()
+    back = load_analysis(tmp_path, with_network=False)
+    assert len(back.finding_rows) == len(an.finding_rows) > 0
+    assert set(back.finding_rows["finding_id"]) <= set(an.findings["finding_id"])
