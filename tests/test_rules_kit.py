@@ -265,3 +265,10 @@ def test_analysis_saves_rows_unresolved_and_pending(tmp_path):
     back = load_analysis(tmp_path, with_network=False)
     assert len(back.finding_rows) == len(an.finding_rows) > 0
     assert set(back.finding_rows["finding_id"]) <= set(an.findings["finding_id"])
+
+
+def test_catalogue_criterion_follows_parameters():
+    from onecard.rules.catalogue import catalogue_frame
+    cat = catalogue_frame({"POOLED_ACCOUNT": {"households": 4}}).set_index("rule_id")
+    assert "4户" in cat.loc["POOLED_ACCOUNT", "criterion_zh"]
+    assert "3户" in catalogue_frame().set_index("rule_id").loc["POOLED_ACCOUNT", "criterion_zh"]

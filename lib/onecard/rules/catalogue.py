@@ -288,13 +288,20 @@ def error_text(ctx, r: Rule, exc: Exception) -> str:
     return f"{head}：输入数据中有无法识别的值或缺少所需的列，请核对{('、'.join(r.tables))}表后重新运行。"
 
 
-def catalogue_frame() -> pd.DataFrame:
+def catalogue_frame(params: dict | None = None) -> pd.DataFrame:
     """The catalogue as a frame: ``rule_id, clause, title_zh, title_en, severity, tables,
-    description_zh, must_not_flag_zh`` in clause order."""
+    description_zh, must_not_flag_zh, criterion_zh`` in clause order.
+
+    ``criterion_zh`` is the rule's ``message`` rendered with ``params``
+    (``{rule_id: {param: value}}``, e.g. :func:`onecard.rules.load_rule_params`; default
+    the rule defaults), so method sections state the thresholds actually applied.
+    """
     _ensure_loaded()
+    params = params or {}
     rows = [{"rule_id": r.rule_id, "clause": r.clause, "title_zh": r.title_zh,
              "title_en": r.title_en, "severity": r.severity, "tables": ";".join(r.tables),
-             "description_zh": r.description_zh, "must_not_flag_zh": r.must_not_flag_zh}
+             "description_zh": r.description_zh, "must_not_flag_zh": r.must_not_flag_zh,
+             "criterion_zh": r.render(params.get(r.rule_id, {}))}
             for r in CATALOGUE.values()]
     return pd.DataFrame(rows).sort_values(["clause", "rule_id"], kind="stable").reset_index(drop=True)
 
