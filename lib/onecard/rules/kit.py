@@ -110,7 +110,12 @@ def citations(keys: pd.DataFrame, rows: pd.DataFrame, on: list[str], group: list
     sheet = head["_sheet"].astype("string").fillna("")
     part = (head["_file"].astype("string").fillna("") + sheet.mask(sheet != "", "/" + sheet)
             + " 第" + head["_row"].astype("string").fillna("?") + "行")
-    joined = part.groupby([head[g] for g in group], sort=False).agg("；".join).rename("_p").reset_index()
+    gk = head[group[0]].astype("string").fillna("")
+    for g in group[1:]:
+        gk = gk + "\x1f" + head[g].astype("string").fillna("")
+    jp = join_groups(gk.to_numpy(), part.to_numpy(), "；")
+    joined = head[group].assign(_gk=gk.to_numpy()).drop_duplicates("_gk")
+    joined = joined.assign(_p=joined["_gk"].map(jp).to_numpy()).drop(columns="_gk")
     out = joined.merge(n, on=group, how="left")
     more = np.where(out["_n"] > limit, " 等" + out["_n"].astype(str) + "行", "")
     out["cite"] = "（来源：" + out["_p"] + more + "）"
@@ -168,6 +173,20 @@ def finish(out: pd.DataFrame, subject_type: str, evidence: pd.Series,
         if c in res and isinstance(res[c].dtype, pd.PeriodDtype):
             res[c] = res[c].dt.strftime("%Y-%m")
     return res[[c for c in FINDINGS_COLUMNS if c in res.columns]]
+
+
+def join_groups(keys, values, sep: str = ";") -> pd.Series:
+    """``sep``-joined ``values`` per key, in the given order (vectorised grouping; one
+    ``str.join`` per key instead of pandas' per-group slicing). Index: the keys, sorted."""
+    k = pd.Series(keys).astype("string").to_numpy(object)
+    v = pd.Series(values).astype("string").fillna("").to_numpy(object)
+    if len(k) == 0:
+        return pd.Series(dtype="string")
+    order = np.argsort(k, kind="stable")
+    k, v = k[order], v[order].tolist()
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    ends = np.append(starts[1:], len(k))
+    return pd.Series([sep.join(v[a:b]) for a, b in zip(starts, ends)], index=k[starts], dtype="string")
 
 
 # -- missing-value semantics ----------------------------------------------------
@@ -336,7 +355,7 @@ def join_unique(frame: pd.DataFrame, by: str, col: str, sep: str = ";") -> pd.Se
     """Sorted distinct non-missing ``col`` values per ``by``, joined by ``sep``."""
     v = frame[[by, col]].dropna().astype({col: "string"}).drop_duplicates()
     v = v[v[col] != ""].sort_values([by, col], kind="stable")
-    return v.groupby(by, sort=True)[col].agg(sep.join)
+    return join_groups(v[by].to_numpy(), v[col].to_numpy(), sep)
 
 
 def group_findings(rows: pd.DataFrame, subject: str, related: str | None = None,
@@ -381,11 +400,15 @@ def group_findings(rows: pd.DataFrame, subject: str, related: str | None = None,
     out = pd.DataFrame(index=subjects.sort_values())
     mon = r[month] if month in r else pd.Series(pd.NaT, index=r.index, dtype="period[M]")
     r = r.assign(_m=mon)
-    gm = r.dropna(subset=["_m"]).groupby("_s")["_m"]
-    out["period_start"] = gm.min().reindex(out.index).map(lambda p: p.strftime("%Y-%m") if not pd.isna(p) else pd.NA) \
-        if len(out) else pd.Series(dtype="string")
-    out["period_end"] = gm.max().reindex(out.index).map(lambda p: p.strftime("%Y-%m") if not pd.isna(p) else pd.NA) \
-        if len(out) else pd.Series(dtype="string")
+    mm = r.dropna(subset=["_m"])
+    mo = pd.Series(pd.PeriodIndex(mm["_m"], freq="M").asi8 if len(mm) else np.zeros(0, "int64"),
+                   index=mm.index)
+    gm = mo.groupby(mm["_s"].to_numpy())
+    for c, f in (("period_start", "min"), ("period_end", "max")):
+        o = getattr(gm, f)().reindex(out.index)
+        txt = pd.Series(pd.PeriodIndex.from_ordinals(o.fillna(0).astype("int64").to_numpy(), freq="M")
+                        .strftime("%Y-%m"), index=out.index, dtype="string")
+        out[c] = txt.where(o.notna().to_numpy())
     out["months"] = gm.nunique().reindex(out.index).fillna(0).astype("int64")
     claim = r if claim_rows is None else claim_rows.assign(_s=claim_rows[subject].astype("string"))
     if amount:
@@ -420,7 +443,7 @@ def group_findings(rows: pd.DataFrame, subject: str, related: str | None = None,
         sheet = head["_sheet"].astype("string").fillna("")
         part = (head["_file"].astype("string").fillna("") + sheet.mask(sheet != "", "/" + sheet)
                 + " 第" + head["_row"].astype("string").fillna("?") + "行")
-        joined = part.groupby(head["_s"].to_numpy(), sort=False).agg("；".join)
+        joined = join_groups(head["_s"].to_numpy(), part.to_numpy(), "；")
         nn = n.reindex(joined.index)
         more = pd.Series(np.where(nn > 3, " 等" + nn.astype(str) + "行", ""), index=joined.index)
         out["cite"] = ("（来源：" + joined + more + "）").reindex(out.index).fillna("")

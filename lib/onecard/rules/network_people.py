@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.findings import yuan
-from .kit import (finish, group_findings, is_known, join_unique, key_merge, known_equal, known_ne, looks_like_id,
+from .kit import (finish, group_findings, is_known, join_groups, join_unique, key_merge, known_equal, known_ne, looks_like_id,
                   resolve_names)
 from .catalogue import rule
 from ..graph.build import placeholder_mask, text
@@ -257,7 +257,7 @@ def self_approval(ctx) -> pd.DataFrame:
     base_rows = pd.concat([money, bare.assign(amount=0)], ignore_index=True)
     out = group_findings(base_rows, "_k", amount="amount", cite_rows=rows_ent, split_subsidy=True)
     hits = hits.assign(rel=(hits["role"] + hits["who"] + "为其" + hits["why"]))
-    say = hits.groupby("_k", sort=False)["rel"].agg("；".join)
+    say = join_groups(hits["_k"].to_numpy(), hits["rel"].to_numpy(), "；")
     rel_ids = hits.assign(r=hits["who_id"].fillna(hits["who"])).pipe(join_unique, "_k", "r")
     k = out["subject_id"] + "\x1f" + out["subsidy"].fillna("")
     out["related_ids"] = k.map(rel_ids).to_numpy()
