@@ -18,6 +18,10 @@ Saved layout (``RUNDIR/analysis/``):
 - ``public_ids.csv`` — the 公开编号 mapping (``kind, internal_id, public_no``) of
   public files; it stays in the work folder, never in a public run folder.
 - ``metrics.parquet`` — per-township summary metrics
+- ``finding_rows.parquet`` — one row per finding x source row (``finding_id, rule_id,
+  table, _file, _sheet, _row, amount_fen``; ``onecard.rules.catalogue.run_catalogue``)
+- ``cannot_clear.parquet`` — 未能排除合法情形 (``onecard.rules.context.UNRESOLVED_COLUMNS``)
+- ``pending_matches.parquet`` — 待人工确认 names (``onecard.rules.context.PENDING_COLUMNS``)
 - ``meta.json`` — period, policy files, run id
 """
 
@@ -67,6 +71,9 @@ class Analysis:
     network: Any = None
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     meta: dict = field(default_factory=dict)
+    finding_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cannot_clear: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pending_matches: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def network_table(self, name: str) -> pd.DataFrame:
         """One of the network's tables (``rings``, ``ring_members``, ``hubs``,
@@ -94,6 +101,8 @@ class Analysis:
             save_network(self.network, folder / "network")
         self.public_numbers().to_csv(folder / "public_ids.csv", index=False, encoding="utf-8-sig")
         _to_parquet(self.metrics, folder / "metrics.parquet")
+        for name in ("finding_rows", "cannot_clear", "pending_matches"):
+            _to_parquet(getattr(self, name), folder / f"{name}.parquet")
         (folder / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=2),
                                           encoding="utf-8")
 
@@ -124,7 +133,9 @@ def load_analysis(folder: Path, with_network: bool = True) -> Analysis:
                                           dtype={"missing_tables": str, "error": str},
                                           keep_default_na=False),
                   recon=recon, network=network, metrics=metrics,
-                  meta=json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+                  meta=json.loads((folder / "meta.json").read_text(encoding="utf-8")),
+                  **{n: pd.read_parquet(folder / f"{n}.parquet") for n in
+                     ("finding_rows", "cannot_clear", "pending_matches") if (folder / f"{n}.parquet").exists()})
     if network is None:
         an.network = _TablesOnly({n: pd.read_parquet(folder / f"{n}.parquet")
                                   for n in ("rings", "ring_members", "hubs", "institutions")
@@ -237,7 +248,9 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     return Analysis(findings=findings if findings is not None else empty_findings(),
                     rule_status=status, recon=recon, network=network,
                     metrics=metrics if isinstance(metrics, pd.DataFrame) else pd.DataFrame(),
-                    meta=meta)
+                    meta=meta, finding_rows=getattr(ctx, "finding_rows", pd.DataFrame()),
+                    cannot_clear=getattr(ctx, "unresolved", pd.DataFrame()),
+                    pending_matches=ctx.pending_matches)
 
 
 def _network(ctx: RuleContext, graph: dict | None):
