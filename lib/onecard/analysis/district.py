@@ -193,7 +193,8 @@ class _TablesOnly:
 def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd.Period],
             params: dict | None = None, run_id: str = "",
             quarantine: pd.DataFrame | None = None,
-            self_reports: dict | None = None, graph: dict | None = None) -> Analysis:
+            self_reports: dict | None = None, graph: dict | None = None,
+            data_dir: str | Path | None = None) -> Analysis:
     """Analyse the whole district once.
 
     Parameters
@@ -214,6 +215,9 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     self_reports : dict, optional
         ``{township: problems its self-inspection reported}`` from the township
         parameters; the metrics name 零报送 / 抽查重点 townships from it.
+    data_dir : path, optional
+        The delivery folder (or file): its ``confirmations.yaml`` (investigators'
+        confirmed name matches, ``onecard.rules.confirm``) is read by the rules.
     graph : dict, optional
         Network parameters (``RunParameters.graph``, from ``load_graph_params``);
         default: ``graph.yaml`` as found by ``onecard.core.resources``.
@@ -225,7 +229,9 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     timings = {}
     ctx = RuleContext(tables=tables, policy=policy, period=period, params=params or {},
                       extras={"quarantine": quarantine if quarantine is not None else pd.DataFrame(),
-                              **({"self_reports": self_reports} if self_reports else {})})
+                              **({"self_reports": self_reports} if self_reports else {}),
+                              **({"data_dir": Path(data_dir) if Path(data_dir).is_dir() else Path(data_dir).parent}
+                                 if data_dir else {})})
     t0 = time.perf_counter()
     recon = _optional(lambda: ctx.recon, "reconciliation")
     timings["recon"] = round(time.perf_counter() - t0, 2)

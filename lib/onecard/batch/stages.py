@@ -142,7 +142,8 @@ def analysis_stage(state: RunState) -> None:
         intake = state.intake = load_intake(p.work / "intake")
         m.names = people_names(intake.tables)
     result = analyse(intake.tables, p.policy, p.period, params=p.rules, run_id=state.run_id,
-                     quarantine=intake.quarantine, self_reports=p.self_reports, graph=p.graph)
+                     quarantine=intake.quarantine, self_reports=p.self_reports, graph=p.graph,
+                     data_dir=p.data)
     result.save(p.work / "analysis")
     m["timings"].update({f"analysis_{k}": v for k, v in result.meta.get("timings", {}).items()})
     publisher = Publisher(people_names(intake.tables), result.public_numbers())

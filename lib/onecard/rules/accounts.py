@@ -121,9 +121,20 @@ def multiple_accounts(ctx: RuleContext) -> pd.DataFrame:
     span = span[span.groupby("person_id")["account_no"].transform("size") >= 2]
     if span.empty:
         return empty_findings()
-    # a registered card with neither closing date nor status stays "in use": with those
-    # columns not supplied the rule keeps flagging (tests/test_rules_values.py asserts it)
+    # A registered card with neither closing date nor status stays "in use". When the
+    # registry supplies neither column, a switch to a newer card cannot be told from
+    # a replacement: those people go to the 未能排除合法情形 list, and only people
+    # paid into two accounts at the same time (even with every card ending at its
+    # last payment) are findings (issue 9: missing data never accuses).
     people = _overlapping(span, "e")
+    if ctx.has("cards") and not (ctx.supplied("cards", "closed_on") or ctx.supplied("cards", "card_status")):
+        optimistic = span.assign(e=closed_end)
+        sure = _overlapping(optimistic, "e")
+        unclear = np.setdiff1d(people, sure)
+        if len(unclear):
+            ctx.cannot_clear("MULTIPLE_ACCOUNTS", pd.DataFrame({"subject_id": unclear}), "cards.card_status",
+                             "一卡通账户库未提供卡状态和销户日期，无法排除旧卡销户后换新卡的合法情形。")
+        people = sure
     if len(people) == 0:
         return empty_findings()
     accts = span[span["person_id"].isin(people)].groupby("person_id")["account_no"].agg(_join_ids)

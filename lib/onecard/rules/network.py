@@ -236,5 +236,3 @@ def _wards(ctx) -> set:
     df = pd.DataFrame({"w": text(roster, "person_id"), "g": text(roster, "guardian_id")}).dropna()
     return set(zip(df["g"], df["w"]))
 
-
-from . import network_people  # noqa: E402,F401  (registers the people rules; needs the helpers above)
