@@ -51,7 +51,9 @@ def test_public_run_folder_leaks_nothing(public_run):
     assert result["ids"] > 1000 and result["names"] > 500  # the scan knows what to look for
     suffixes = {Path(f).suffix for f in public_run["run"].rglob("*") if f.is_file()
                 and f.relative_to(public_run["run"]).parts[0] not in leak_scan.ALLOWED_INTERNAL}
-    assert {".csv", ".xlsx", ".html", ".pdf", ".ipynb", ".json", ".graphml", ".gexf"} <= suffixes
+    assert {".csv", ".xlsx", ".html", ".pdf", ".json", ".graphml", ".gexf"} <= suffixes
+    # the executed notebooks are working data: they go to the work folder (DATA_CONTRACT "Run outputs")
+    assert ".ipynb" not in suffixes and any(public_run["work"].rglob("*.ipynb"))
     assert result["files"] >= 12
     assert result["leaks"] == [], dict(result["by_type"])
 
