@@ -158,8 +158,6 @@ def test_ineligible_grade_same_in_both_row_orders():
     assert set(a["finding_id"]) == set(b["finding_id"])
 
 
-@pytest.mark.xfail(strict=True, reason="recon/reconcile.py maps grade per person (person_attributes); "
-                   "the per-month grade of prepare.certificate_months is not consumed yet")
 @pytest.mark.parametrize("order", ["as_given", "reversed"])
 def test_ineligible_grade_only_for_grade_3_months(order):
     f = _grade_case(order)

@@ -14,8 +14,8 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (citations, empty_findings, finish, is_known, known, per_subject, period_rows,
-                  span_text, yuan_text)
+from .kit import (citations, deadline_basis, empty_findings, finish, is_known, known, per_subject, period_rows,
+                  span_text, ym, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
@@ -141,16 +141,22 @@ def late_payment(ctx: RuleContext) -> pd.DataFrame:
     ctx_rec = rec.merge(rec_last, on=KEY, how="left")
     dl_all = ctx.policy.deadline(ctx_rec["period"])
     days = (ctx_rec["last_paid"] - dl_all).dt.days
-    ctx_rec = ctx_rec.assign(days_late=days)
+    ctx_rec = ctx_rec.assign(days_late=days, deadline=dl_all.to_numpy())
+    basis = deadline_basis(ctx.policy)
 
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}晚于发放期限发放"
-                f"（最迟超期{int(r.days):d}天），涉及金额{yuan_text(r.amount_fen)}")
+                f"（最迟超期{int(r.days):d}天：所属期{ym(r.worst_period)}的发放期限为"
+                f"{r.worst_deadline:%Y-%m-%d}，实际{r.worst_paid:%Y-%m-%d}发放；{basis}），"
+                f"涉及金额{yuan_text(r.amount_fen)}")
     months = ctx_rec[mask.to_numpy(bool)]
     if months.empty:
         return empty_findings()
+    # the latest month first, so "first" per subject is the one with the largest delay
+    months = months.sort_values(["days_late", "period"], ascending=[False, True], kind="stable")
     out = per_subject(months.assign(amount_fen=months["paid_fen"].astype("int64")),
-                      extra={"days": ("days_late", "max")})
+                      extra={"days": ("days_late", "max"), "worst_period": ("period", "first"),
+                             "worst_deadline": ("deadline", "first"), "worst_paid": ("last_paid", "first")})
     c = citations(months.rename(columns={"person_id": "subject_id"}).assign(
                       amount_fen=months["paid_fen"].astype("int64").to_numpy()),
                   p.rename(columns={"person_id": "subject_id"}),
