@@ -19,7 +19,7 @@ __all__ = ["per_subject", "citations", "ym", "yuan_text", "span_text", "empty_fi
            "paid_rows", "period_rows", "in_period", "GRADE_ZH", "CATEGORY_ZH", "known", "is_known",
            "known_equal", "known_ne", "key_merge", "supplied", "source_rows", "emit_rows", "finish",
            "ROW_COLUMNS", "standard_basis", "covered_text", "deadline_basis", "cert_conflict_note",
-           "money_range"]
+           "money_range", "distinct_content"]
 
 GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 CATEGORY_ZH = {1: "视力", 2: "听力", 3: "言语", 4: "肢体", 5: "智力", 6: "精神", 7: "多重"}
@@ -106,6 +106,24 @@ def money_range(lo_fen, hi_fen) -> str:
     if pd.isna(lo_fen) or pd.isna(hi_fen):
         return ""
     return yuan_text(lo_fen) if int(lo_fen) == int(hi_fen) else f"{yuan(int(lo_fen))}至{yuan_text(hi_fen)}"
+
+
+def distinct_content(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without exact duplicate rows: rows equal in every column but the
+    provenance ones (``_file``, ``_sheet``, ``_row`` and other ``_``-prefixed
+    columns) count once, the first in file, sheet, row order kept.
+
+    A reference list sent twice (the same 公示 export in two files) is one list;
+    its amounts are never summed twice. Rows that differ in any value are kept.
+    """
+    if frame is None or frame.empty:
+        return frame
+    content = [c for c in frame.columns if not str(c).startswith("_")]
+    if not content:
+        return frame
+    order = [c for c in ("_file", "_sheet", "_row") if c in frame]
+    f = frame.sort_values(order, kind="stable") if order else frame
+    return f[~f.duplicated(subset=content, keep="first").to_numpy(bool)]
 
 
 def _in_period_mask(frame: pd.DataFrame, ctx, col: str = "period") -> np.ndarray:

@@ -207,11 +207,29 @@ def pooled_account(ctx) -> pd.DataFrame:
 
 
 def _holders(ctx) -> dict:
+    """Account -> holder ID, independent of row order (issue 9 item 3).
+
+    The holder is the one ``onecard.recon.prepare.card_holders`` finds in effect
+    in the last month of the review period the account is covered (each card row
+    applies from its ``opened_on``; a later-opened row takes over); an account
+    whose rows name different holders without opening dates has no holder here
+    (unresolved: never "someone else's account"). Accounts covered by no month
+    of the period (opened after it) take their single registered holder.
+    """
+    from ..recon.prepare import card_holders
     cards = ctx.tables.get("cards")
-    if cards is None or not len(cards):
+    if cards is None or not len(cards) or "holder_id" not in cards or "account_no" not in cards:
         return {}
-    df = pd.DataFrame({"a": text(cards, "account_no"), "h": text(cards, "holder_id")}).dropna()
-    return df.drop_duplicates("a").set_index("a")["h"].to_dict()
+    c = cards.assign(account_no=text(cards, "account_no").to_numpy(), holder_id=text(cards, "holder_id").to_numpy())
+    c = c[c["account_no"].notna() & c["holder_id"].notna()]
+    months, unresolved = card_holders(c, *ctx.period)
+    last = months.sort_values(["account_no", "period"], kind="stable").drop_duplicates("account_no", keep="last")
+    out = last[last["holder_id"].notna()].set_index("account_no")["holder_id"].to_dict()
+    single = c.groupby("account_no")["holder_id"].nunique()
+    bad = set(unresolved["key"]) if len(unresolved) else set()
+    rest = c[c["account_no"].isin(single[single == 1].index) & ~c["account_no"].isin(set(out) | bad)]
+    out.update(rest.drop_duplicates("account_no").set_index("account_no")["holder_id"].to_dict())
+    return out
 
 
 def _name(net, pid) -> str:
