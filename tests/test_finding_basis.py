@@ -7,7 +7,7 @@ the policy file (``parameters/policy/hubei.yaml``).
 
 import pandas as pd
 
-from test_rules_values import CARE, LIVING, PID, POLICY, months, pay, run
+from test_rules_values import CARE, LIVING, PID, POLICY, months, run
 
 DEADLINE_DOC = POLICY.payment_document
 STOP_DOC = POLICY.stop_document

@@ -268,7 +268,6 @@ def reconcile(ctx) -> pd.DataFrame:
     # attributes: payouts first, else roster
     prow = np.where(has, paid["row"].to_numpy("int64")[np.where(has, pos, 0)], -1)
     ppos = _index_in(ids, _arrow(people["person_id"]))[rpc] if len(people) else np.full(n, -1)
-    pin = ppos >= 0
     for c in ("name", "township", "village"):
         val = pac.coalesce(_take_text(p[c], prow), _take_text(people[c], ppos))
         rec[c] = _text_series(val)

@@ -15,8 +15,8 @@ import pandas as pd
 from ..recon.reconcile import moved_out, with_matched_ids
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (CATEGORY_ZH, GRADE_ZH, citations, empty_findings, finish, is_known, known, paid_rows,
-                  per_subject, period_rows, span_text, yuan_text)
+from .kit import (CATEGORY_ZH, GRADE_ZH, citations, empty_findings, finish, is_known, known, one_per_key,
+                  paid_rows, per_subject, period_rows, span_text, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
@@ -157,10 +157,12 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
         m = m[moved_out(m).to_numpy(bool)]
         ev.append(pd.DataFrame({"person_id": m["person_id"].astype("string").to_numpy(),
                                 "on": m["moved_on"].astype("datetime64[s]").to_numpy(), "what": "户籍迁出本区"}))
-    e = pd.concat(ev, ignore_index=True).dropna(subset=["on"]).sort_values("on", kind="stable")
+    # the earliest event per person; a tie on the date is broken by the event's
+    # name (死亡 before 户籍迁出本区), never by row order
+    e = pd.concat(ev, ignore_index=True).dropna(subset=["on"]).sort_values(["on", "what"], kind="stable")
     e = e.drop_duplicates("person_id")
     x = r.merge(e, on="person_id", how="inner")
-    x = x[(x["on"] < x["_ref"] - pd.Timedelta(days=days)).to_numpy(bool)].drop_duplicates("person_id")
+    x = one_per_key(x[(x["on"] < x["_ref"] - pd.Timedelta(days=days)).to_numpy(bool)], "person_id")
     if x.empty:
         return empty_findings()
     x = x.assign(period=x["on"].dt.to_period("M"), amount_fen=0)
@@ -207,7 +209,7 @@ def official_recipient(ctx: RuleContext) -> pd.DataFrame:
     p = _money_per_person(ctx, ids)
     if p.empty:
         return empty_findings()
-    pos = o.drop_duplicates("person_id").set_index("person_id")
+    pos = one_per_key(o, "person_id").set_index("person_id")  # row-order free
     months = p[["person_id", "period", "name", "township", "village"]].assign(
         amount_fen=p["amount"].fillna(0).astype("int64"))
     out = per_subject(months, subsidy=False)

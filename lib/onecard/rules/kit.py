@@ -19,7 +19,7 @@ __all__ = ["per_subject", "citations", "ym", "yuan_text", "span_text", "empty_fi
            "paid_rows", "period_rows", "in_period", "GRADE_ZH", "CATEGORY_ZH", "known", "is_known",
            "known_equal", "known_ne", "key_merge", "supplied", "source_rows", "emit_rows", "finish",
            "ROW_COLUMNS", "standard_basis", "covered_text", "deadline_basis", "cert_conflict_note",
-           "money_range", "distinct_content"]
+           "money_range", "distinct_content", "agreed_value", "one_per_key"]
 
 GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 CATEGORY_ZH = {1: "视力", 2: "听力", 3: "言语", 4: "肢体", 5: "智力", 6: "精神", 7: "多重"}
@@ -124,6 +124,29 @@ def distinct_content(frame: pd.DataFrame) -> pd.DataFrame:
     order = [c for c in ("_file", "_sheet", "_row") if c in frame]
     f = frame.sort_values(order, kind="stable") if order else frame
     return f[~f.duplicated(subset=content, keep="first").to_numpy(bool)]
+
+
+def agreed_value(keys, values) -> pd.Series:
+    """Key -> value where every known value of that key agrees (string Series).
+
+    A key whose rows name different values (an account registered to two
+    officials, a phone listed for two) maps to nothing: an ambiguous link never
+    accuses, and the result does not depend on row order.
+    """
+    df = pd.DataFrame({"k": _as_text(keys).to_numpy(), "v": _as_text(values).to_numpy()}).dropna()
+    n = df.groupby("k")["v"].nunique()
+    ok = df[df["k"].isin(n[n == 1].index)].drop_duplicates("k")
+    return pd.Series(ok["v"].to_numpy(), index=ok["k"].to_numpy(), dtype="string")
+
+
+def one_per_key(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
+    """One row per ``key``, chosen independently of row order: the first in
+    ``_file, _sheet, _row`` order when the frame has provenance, else the first
+    after sorting on every column (missing values last)."""
+    prov = [c for c in ("_file", "_sheet", "_row") if c in frame]
+    cols = prov or [c for c in frame.columns]
+    f = frame.sort_values(cols, kind="stable", na_position="last") if len(frame) and cols else frame
+    return f.drop_duplicates(key)
 
 
 def _in_period_mask(frame: pd.DataFrame, ctx, col: str = "period") -> np.ndarray:
