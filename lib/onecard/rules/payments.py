@@ -73,8 +73,9 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
     by the policy deadline counted from the month *after* the approval month (an
     approval can miss that month's payroll: approved 2021-03-25, back-pay for
     2021-01..03 paid by 2021-05-31 is on time with the default deadline, later is
-    late). Several entitlement rows of one person and item (rate change, renewal)
-    each count. Without an approval date: the payments made in the first month
+    late). The entitlement rows of one person and item that run on without a gap
+    (rate change, renewal) are one entitlement (``prepare.entitlement_spells``):
+    its start and the approval of the row in effect in its first month count. Without an approval date: the payments made in the first month
     anything was paid to the person for the item, for periods up to that month.
     """
     allowed = pd.Series(False, index=p.index)
@@ -88,13 +89,15 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
     approved = pd.Series(False, index=p.index)
     has_approval = pd.Series(False, index=p.index)
     if ctx.has("entitlements") and "approved_on" in ctx.tables["entitlements"]:
-        from ..recon.prepare import fold_subsidy
-        e = ctx.tables["entitlements"]
+        from ..recon.prepare import entitlement_spells
+        # one entitlement per unbroken run of months: a rate change or renewal row
+        # continues it and opens no new back-pay window (issue 9 item 3)
+        e = entitlement_spells(ctx.tables["entitlements"], ctx.policy, *ctx.period)
         e = e[e["approved_on"].notna() & e["person_id"].notna()]
         e = pd.DataFrame({"person_id": e["person_id"].astype("string").to_numpy(),
-                          "subsidy": fold_subsidy(e["subsidy"], ctx.policy)[0].to_numpy(),
-                          "start_month": e["start_month"].to_numpy(),
-                          "approved_on": e["approved_on"].to_numpy()})
+                          "subsidy": e["subsidy"].astype("string").to_numpy(),
+                          "start_month": pd.PeriodIndex(e["start_month"], freq="M"),
+                          "approved_on": e["approved_on"].astype("datetime64[s]").to_numpy()})
         m = p[["person_id", "subsidy", "period", "paid_on"]].reset_index().merge(
             e, on=["person_id", "subsidy"], how="inner")
         if len(m):
