@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pac
 
-from .prepare import (cert_end_months, certificate_months, custody_months, expand_months, fold_subsidy, moved_out,  # noqa: F401
+from .prepare import (cert_end_months, certificate_months, entitlement_months, custody_months, expand_months, fold_subsidy, moved_out,  # noqa: F401
                       person_attributes, program_months, stop_months, with_matched_ids)
 
 __all__ = ["reconcile", "person_attributes", "stop_months", "with_matched_ids", "moved_out"]
@@ -241,9 +241,9 @@ def reconcile(ctx) -> pd.DataFrame:
     key_parts.append(elig_keys)
     ent_keys = None
     if ent_t is not None:
-        et = ent_t[ent_t["person_id"].notna()]
-        et = et.assign(subsidy=fold_subsidy(et["subsidy"], pol)[0])
-        em = expand_months(et, "start_month", "end_month", lo, hi, ["person_id", "subsidy"])
+        # months some entitlement row covers (prepare.entitlement_months: overlapping
+        # rows resolved by approval date; an unresolved amount still covers the month)
+        em, _ = entitlement_months(ent_t[ent_t["person_id"].notna()], pol, lo, hi)
         esc = K.subsidy(em["subsidy"])
         ek = K.key(K.person(em["person_id"]), esc, em["period"])
         ent_keys = _uniq(ek[esc >= 0])
