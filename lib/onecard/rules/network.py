@@ -207,7 +207,12 @@ def pooled_account(ctx) -> pd.DataFrame:
 
 
 def _holders(ctx) -> dict:
-    """Account -> holder ID, independent of row order (issue 9 item 3).
+    """Account -> holder ID (see :func:`_card_holders`)."""
+    return _card_holders(ctx)[0]
+
+
+def _card_holders(ctx) -> tuple[dict, set]:
+    """Account -> holder ID and the set of accounts whose holder is unresolved, independent of row order (issue 9 item 3).
 
     The holder is the one ``onecard.recon.prepare.card_holders`` finds in effect
     in the last month of the review period the account is covered (each card row
@@ -219,7 +224,7 @@ def _holders(ctx) -> dict:
     from ..recon.prepare import card_holders
     cards = ctx.tables.get("cards")
     if cards is None or not len(cards) or "holder_id" not in cards or "account_no" not in cards:
-        return {}
+        return {}, set()
     c = cards.assign(account_no=text(cards, "account_no").to_numpy(), holder_id=text(cards, "holder_id").to_numpy())
     c = c[c["account_no"].notna() & c["holder_id"].notna()]
     months, unresolved = card_holders(c, *ctx.period)
@@ -229,7 +234,7 @@ def _holders(ctx) -> dict:
     bad = set(unresolved["key"]) if len(unresolved) else set()
     rest = c[c["account_no"].isin(single[single == 1].index) & ~c["account_no"].isin(set(out) | bad)]
     out.update(rest.drop_duplicates("account_no").set_index("account_no")["holder_id"].to_dict())
-    return out
+    return out, bad
 
 
 def _name(net, pid) -> str:

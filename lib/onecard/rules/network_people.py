@@ -12,7 +12,7 @@ from .kit import (agreed_value, finish, group_findings, one_per_key, is_known, j
                   looks_like_id, resolve_names)
 from .catalogue import rule
 from ..graph.build import placeholder_mask, text
-from .network import (_frame, _holders, _household, _linkable_accounts, _name, _officials,
+from .network import (_card_holders, _frame, _holders, _household, _linkable_accounts, _name, _officials,
                       _paid, _wards)
 
 
@@ -285,7 +285,15 @@ def payee_not_beneficiary(ctx) -> pd.DataFrame:
     paid = _paid(ctx)
     paid = paid[_linkable_accounts(paid, net.params)
                 & ~paid["account_no"].isin(set(net.institutions["account_no"].dropna()))]
-    paid = paid.assign(holder=paid["account_no"].map(pd.Series(_holders(ctx), dtype="string")))
+    holders, unresolved = _card_holders(ctx)
+    paid = paid.assign(holder=paid["account_no"].map(pd.Series(holders, dtype="string")))
+    # an account whose rows name different holders without opening dates: not checkable
+    odd = paid[paid["account_no"].isin(unresolved).to_numpy(bool)]
+    if len(odd):
+        ctx.cannot_clear("PAYEE_NOT_BENEFICIARY",
+                         odd.groupby("person_id").agg(township=("township", "first")).reset_index()
+                         .rename(columns={"person_id": "subject_id"}), "cards.opened_on",
+                         "收款账户在账户表中登记了不同持卡人且缺少开户日期，无法判断持卡人，列入未能排除合法情形清单待核实")
     roster = ctx.tables.get("roster")
     guardian = (pd.Series(text(roster, "guardian_id").values, index=text(roster, "person_id").values)
                 if roster is not None else pd.Series(dtype="string"))
