@@ -11,6 +11,7 @@ for ``SELF_APPROVAL``.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..core.findings import FINDINGS_COLUMNS, cite, empty_findings, yuan
@@ -130,10 +131,11 @@ def shared_identifier_ring(ctx) -> pd.DataFrame:
         if "phone" in cards:
             per_phone = card_rows.dropna(subset=["_p"]).groupby(["ring_id", "_p"])["account_no"].nunique()
             ok_ph = set(per_phone[per_phone >= 2].index)
-            phones = phones[[k in ok_ph for k in zip(phones["ring_id"], phones["phone"])]]
+            phones = phones[np.array([k in ok_ph for k in zip(phones["ring_id"], phones["phone"])], dtype=bool)]
         else:
             phones = phones.iloc[:0]
-    accts = accts[[k in shared for k in zip(accts["ring_id"], accts["account_no"])]]
+    # a bool array, never a bare list: an empty list would select no *columns*
+    accts = accts[np.array([k in shared for k in zip(accts["ring_id"], accts["account_no"])], dtype=bool)]
     cite = card_rows.assign(_table="cards") if len(card_rows) else None
     out = group_findings(rows, "ring_id", amount="amount", cite_rows=cite)
     out = out.set_index("subject_id").reindex(rings["ring_id"].astype("string")).rename_axis("subject_id").reset_index()
