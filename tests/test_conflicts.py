@@ -158,9 +158,64 @@ def test_ineligible_grade_same_in_both_row_orders():
     assert set(a["finding_id"]) == set(b["finding_id"])
 
 
-@pytest.mark.xfail(strict=True, reason="recon/reconcile.py maps grade per person (person_attributes); "
-                   "the per-month grade of prepare.certificate_months is not consumed yet")
 @pytest.mark.parametrize("order", ["as_given", "reversed"])
 def test_ineligible_grade_only_for_grade_3_months(order):
     f = _grade_case(order)
     assert f[["period_start", "period_end", "months"]].values.tolist() == [["2020-01", "2020-05", 5]]
+
+
+# -- the rules consume the date-resolved conflicts (issue 9 item 3) ---------------
+
+def test_disclosure_list_sent_twice_counts_once():
+    from test_rules_values import pay, run
+    pid = "420114196001010012"
+    rows = [pay("2021-03", pid=pid, subsidy="困难残疾人生活补贴", amount=14000)]
+    pub = [dict(person_id=pid, name="张三", subsidy="困难残疾人生活补贴", period="2021-03", amount=14000,
+                township="蔡甸街道")]
+    assert run("DISCLOSURE_MISMATCH", rows, disclosures=pub * 2).empty
+    # a real difference stays (and is not doubled)
+    pub2 = [dict(pub[0], amount=10000)]
+    out = run("DISCLOSURE_MISMATCH", rows, disclosures=pub2 * 2)
+    assert out[["subject_id", "amount_fen"]].values.tolist() == [[pid, 4000]]
+
+
+def test_card_holder_is_the_same_in_both_row_orders():
+    from onecard.rules.network import _holders
+    from onecard.rules import RuleContext
+    from scenarios import canonical
+    from test_rules_values import POLICY, PERIOD
+    rows = [dict(account_no="6228", holder_id="A", opened_on="2015-01-01"),
+            dict(account_no="6228", holder_id="B", opened_on="2021-03-05"),
+            dict(account_no="6229", holder_id="C", opened_on=None),
+            dict(account_no="6229", holder_id="D", opened_on=None),
+            dict(account_no="6230", holder_id="E", opened_on=None)]
+    for order in (rows, rows[::-1]):
+        ctx = RuleContext({"cards": canonical("cards", order, "cards.xlsx")}, POLICY, PERIOD)
+        # the holder in effect at the end of the period; undated disagreement: none
+        assert _holders(ctx) == {"6228": "B", "6230": "E"}
+
+
+def test_renewal_opens_no_new_back_pay_window():
+    from test_rules_values import PID, months, run
+    rows = months("2020-01", "2020-12")
+    rows[8]["paid_on"] = pd.Timestamp("2021-01-20")  # 2020-09 paid after its deadline 2020-10-31
+    ent = [dict(person_id=PID, subsidy=CARE, start_month="2020-01", end_month="2020-06",
+                approved_on="2019-12-20", monthly_amount=10000),
+           dict(person_id=PID, subsidy=CARE, start_month="2020-07", end_month=None,
+                approved_on="2021-01-10", monthly_amount=10000)]  # a renewal approved late
+    out = run("LATE_PAYMENT", rows, entitlements=ent)
+    assert out[["period_start", "months"]].values.tolist() == [["2020-09", 1]]
+
+
+def test_analysis_saves_unresolved_conflicts(tmp_path):
+    from onecard.analysis import analyse
+    from onecard.analysis.district import load_analysis
+    sc = build(seed=3, base=10, cases=5)
+    r = _roster([dict(person_id="B", grade=3, cert_issued=None), dict(person_id="B", grade=1, cert_issued=None)])
+    sc.tables["roster"] = pd.concat([sc.tables["roster"], r.assign(name="乙", township="蔡甸街道")],
+                                    ignore_index=True)
+    an = analyse(sc.tables, sc.policy, sc.period)
+    an.save(tmp_path)
+    c = pd.read_parquet(tmp_path / "conflicts.parquet")
+    assert c[["table", "key", "n_rows"]].values.tolist() == [["roster", "B", 2]]
+    assert load_analysis(tmp_path, with_network=False).conflicts["key"].tolist() == ["B"]

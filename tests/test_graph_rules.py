@@ -182,3 +182,20 @@ def test_ring_evidence_names_only_identifiers_really_shared():
     assert len(out) == 1
     ev = out.loc[0, "evidence"]
     assert "银行卡预留同一手机号13900000003" in ev and "共用账户" not in ev
+
+
+def test_payee_holder_from_card_holders_whatever_the_row_order():
+    """A card re-registered to a new holder applies from its opening date; two holders
+    without opening dates are not checkable (未能排除合法情形), never a finding."""
+    from graph_fixtures import ctx as make_ctx
+    payouts = frame("payouts", [pay(P[0], K1), pay(P[1], K2)])
+    rows = [{"account_no": K1, "holder_id": P[21], "opened_on": "2010-01-01"},
+            {"account_no": K1, "holder_id": P[0], "opened_on": "2019-05-01"},   # re-registered to P0
+            {"account_no": K2, "holder_id": P[1]}, {"account_no": K2, "holder_id": P[22]}]
+    r = roster(P[:2])
+    for order in (rows, rows[::-1]):
+        c = make_ctx(payouts=payouts, cards=frame("cards", order), roster=r)
+        assert CATALOGUE["PAYEE_NOT_BENEFICIARY"].func(c).empty
+        cc = c.extras["_unresolved"][0]
+        assert cc[["rule_id", "subject_id", "missing_column"]].values.tolist() == [
+            ["PAYEE_NOT_BENEFICIARY", P[1], "cards.opened_on"]]

@@ -39,28 +39,6 @@ DEMO_SEED, DEMO_SCALE = 4, 0.05
 
 #: (test, dataset, rule_id) -> reason, for failures that belong to a rule (not to this file).
 KNOWN: dict[tuple[str, str, str], str] = {
-    ("duplicate_reference", "demo", "SELF_APPROVAL"):
-        "rule SELF_APPROVAL: officials list sent twice -> each approver/handler name matches two "
-        "identical official rows, resolves to no ID, and the unknown ID 'equals' the beneficiary "
-        "(NA in mask/where): 659 false findings '审批人曹某为其本人'",
-    ("duplicate_reference", "demo", "DISCLOSURE_MISMATCH"):
-        "rule DISCLOSURE_MISMATCH: a 公示 list sent twice sums the published amount of the exact "
-        "duplicate rows (公示合计 280.00 vs 实发 140.00): ~640 false amount mismatches, and 2 true "
-        "ones lost (their published amounts double past the true difference)",
-    ("duplicate_reference", "scenario", "DISCLOSURE_MISMATCH"):
-        "rule DISCLOSURE_MISMATCH: exact duplicate 公示 rows are summed (公示合计 200.00 vs 实发 "
-        "100.00): 57 false amount mismatches",
-    ("blank:all", "demo", "PAYEE_NOT_BENEFICIARY"):
-        "rule PAYEE_NOT_BENEFICIARY: roster guardian_id entirely blank (not supplied) -> every "
-        "guardian account becomes 'paid to someone else' (48 new findings); these subjects belong "
-        "on the 未能排除合法情形 list (missing column guardian_id), not in findings",
-    ("blank:all", "demo", "MULTIPLE_ACCOUNTS"):
-        "rule MULTIPLE_ACCOUNTS: cards closed_on (and card_status) entirely blank -> every card "
-        "replacement becomes 'two accounts' (5 new findings); a replacement must be recognised "
-        "from payments moving to the new card, or listed as 未能排除合法情形 (closed_on missing)",
-    ("blank:closed_on", "scenario", "MULTIPLE_ACCOUNTS"):
-        "rule MULTIPLE_ACCOUNTS: cards closed_on entirely blank -> the 5 card-replacement "
-        "look-alikes (old card unused after the new one's opening month) become findings",
 }
 
 

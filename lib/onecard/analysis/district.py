@@ -22,6 +22,8 @@ Saved layout (``RUNDIR/analysis/``):
   table, _file, _sheet, _row, amount_fen``; ``onecard.rules.catalogue.run_catalogue``)
 - ``cannot_clear.parquet`` — 未能排除合法情形 (``onecard.rules.context.UNRESOLVED_COLUMNS``)
 - ``pending_matches.parquet`` — 待人工确认 names (``onecard.rules.context.PENDING_COLUMNS``)
+- ``conflicts.parquet`` — duplicate keys that disagree and cannot be resolved by dates
+  (``table, key, reason, rows, n_rows``; ``onecard.recon.prepare.unresolved_conflicts``)
 - ``meta.json`` — period, policy files, run id
 """
 
@@ -37,6 +39,7 @@ import pandas as pd
 
 from ..core.findings import empty_findings
 from ..core.log import logger
+from ..recon.prepare import unresolved_conflicts
 from ..rules.catalogue import run_catalogue
 from ..rules.context import RuleContext
 from .parameters import parse_period  # noqa: F401  (re-exported: its home was here)
@@ -74,6 +77,7 @@ class Analysis:
     finding_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     cannot_clear: pd.DataFrame = field(default_factory=pd.DataFrame)
     pending_matches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def network_table(self, name: str) -> pd.DataFrame:
         """One of the network's tables (``rings``, ``ring_members``, ``hubs``,
@@ -101,7 +105,7 @@ class Analysis:
             save_network(self.network, folder / "network")
         self.public_numbers().to_csv(folder / "public_ids.csv", index=False, encoding="utf-8-sig")
         _to_parquet(self.metrics, folder / "metrics.parquet")
-        for name in ("finding_rows", "cannot_clear", "pending_matches"):
+        for name in ("finding_rows", "cannot_clear", "pending_matches", "conflicts"):
             _to_parquet(getattr(self, name), folder / f"{name}.parquet")
         (folder / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=2),
                                           encoding="utf-8")
@@ -135,7 +139,7 @@ def load_analysis(folder: Path, with_network: bool = True) -> Analysis:
                   recon=recon, network=network, metrics=metrics,
                   meta=json.loads((folder / "meta.json").read_text(encoding="utf-8")),
                   **{n: pd.read_parquet(folder / f"{n}.parquet") for n in
-                     ("finding_rows", "cannot_clear", "pending_matches") if (folder / f"{n}.parquet").exists()})
+                     ("finding_rows", "cannot_clear", "pending_matches", "conflicts") if (folder / f"{n}.parquet").exists()})
     if network is None:
         an.network = _TablesOnly({n: pd.read_parquet(folder / f"{n}.parquet")
                                   for n in ("rings", "ring_members", "hubs", "institutions")
@@ -242,6 +246,7 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     findings, status = run_catalogue(ctx, run_id=run_id)
     timings["rules"] = round(time.perf_counter() - t0, 2)
     metrics = _optional(lambda: _metrics(ctx, findings), "metrics")
+    conflicts = _optional(lambda: unresolved_conflicts(tables, policy, *period), "conflicts")
     meta = {
         "run_id": run_id,
         "period": [str(period[0]), str(period[1])],
@@ -256,7 +261,8 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
                     metrics=metrics if isinstance(metrics, pd.DataFrame) else pd.DataFrame(),
                     meta=meta, finding_rows=getattr(ctx, "finding_rows", pd.DataFrame()),
                     cannot_clear=getattr(ctx, "unresolved", pd.DataFrame()),
-                    pending_matches=ctx.pending_matches)
+                    pending_matches=ctx.pending_matches,
+                    conflicts=conflicts if isinstance(conflicts, pd.DataFrame) else pd.DataFrame())
 
 
 def _network(ctx: RuleContext, graph: dict | None):

@@ -15,6 +15,12 @@ from .document import (_META_KEYS, _PAYMENT_KEYS, _STOP_FILE_KEYS, _STOP_KEYS, C
 __all__ = ["Policy"]
 
 
+def _source_document(section) -> str:
+    """``section['source']['document']`` as text (blank when absent)."""
+    src = section.get("source") if isinstance(section, dict) else None
+    return str(src.get("document") or "") if isinstance(src, dict) else ""
+
+
 class Policy:
     """A validated, frozen policy. Build with :func:`load_policy`.
 
@@ -33,6 +39,10 @@ class Policy:
     deadline_day : int or None
         Day of the deadline month (None = its last day).
     backpay_after_approval : bool
+    payment_document, stop_document : str
+        ``source.document`` of ``payment`` and ``stop_events`` (blank if none).
+    eligibility_document : mapping
+        Canonical item name -> ``eligibility.source.document``.
     """
 
     def __init__(self, data: dict, files: list[tuple[str, str]]):
@@ -60,6 +70,11 @@ class Policy:
                                               and not 1 <= self.deadline_day <= 31):
             raise PolicyError("政策文件键 payment.deadline_months_after 应≥0，deadline_day 应为1-31。")
         self.backpay_after_approval = bool(pay.get("backpay_after_approval", True))
+        self.payment_document = _source_document(pay)
+        self.stop_document = _source_document(stop)
+        self.eligibility_document = MappingProxyType({
+            s.name: _source_document((subs[k] or {}).get("eligibility") or {})
+            for k, s in self._subsidies.items()})
         self.subsidy_names = MappingProxyType({k: s.name for k, s in self._subsidies.items()})
         names = list(self.subsidy_names.values())
         if len(set(names)) != len(names):

@@ -407,7 +407,12 @@ def entitlement_months(entitlements: pd.DataFrame, policy, lo: pd.Period, hi: pd
     unresolved : DataFrame
         :data:`CONFLICT_COLUMNS`, ``table='entitlements'``, key ``person_id|subsidy``.
     """
-    e = entitlements.assign(subsidy=fold_subsidy(entitlements["subsidy"], policy)[0])
+    e = entitlements
+    # columns not supplied: no person/item (nothing covered), no start (from ``lo``), open end
+    for c, dtype in (("person_id", "string"), ("subsidy", "string"), ("start_month", "period[M]")):
+        if c not in e:
+            e = e.assign(**{c: pd.Series(pd.NA if dtype == "string" else pd.NaT, index=e.index, dtype=dtype)})
+    e = e.assign(subsidy=fold_subsidy(e["subsidy"], policy)[0])
     if "monthly_amount" not in e:
         e = e.assign(monthly_amount=pd.Series(pd.NA, index=e.index, dtype="Int64"))
     start = e["start_month"].astype("period[M]")

@@ -8,7 +8,13 @@ Columns
 -------
 person_id, subsidy (canonical name), period (period[M])
 name, township, village : from payouts, else roster
-grade, category (Int64), hukou_type : from the roster
+grade, category (Int64) : of the certificate in effect in that month (each roster
+    row applies from its ``cert_issued`` month on, ``prepare.certificate_months``;
+    NA for a person whose certificates disagree without dates)
+cert_conflict : string, NA (one certificate or agreeing rows), ``resolved`` (rows
+    disagreed, resolved by issue date month by month) or ``unresolved``
+cert_rows : int64, roster rows of the person
+hukou_type : from the roster
 standard_fen : Int64 fen, the policy standard for the person's tier and month
 paid_fen : Int64 fen, all successful payments *for* that month, whenever paid
     (back-pay made later included; unmatched reversals net in)
@@ -44,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pac
 
-from .prepare import (cert_end_months, custody_months, expand_months, fold_subsidy, moved_out,  # noqa: F401
+from .prepare import (cert_end_months, certificate_months, entitlement_months, custody_months, expand_months, fold_subsidy, moved_out,  # noqa: F401
                       person_attributes, program_months, stop_months, with_matched_ids)
 
 __all__ = ["reconcile", "person_attributes", "stop_months", "with_matched_ids", "moved_out"]
@@ -124,6 +130,22 @@ def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return np.where(sorted_keys[pos] == keys, pos, -1)
 
 
+def _certificate_months(ctx, lo: pd.Period, hi: pd.Period) -> pd.DataFrame:
+    """``certificate_months`` of the roster plus ``_cert_rows`` (roster rows of the person)."""
+    cols = {"person_id": "string", "grade": "Int64", "category": "Int64", "conflict": "string"}
+    if not ctx.has("roster"):
+        out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+        out["period"] = pd.PeriodIndex([], freq="M")
+        out["_cert_rows"] = np.zeros(0, dtype="int64")
+        return out
+    r = ctx.tables["roster"]
+    r = r[r["person_id"].notna()]
+    cm, _ = certificate_months(r, lo, hi)
+    counts = r["person_id"].value_counts()
+    cm["_cert_rows"] = cm["person_id"].map(counts).fillna(0).astype("int64").to_numpy()
+    return cm
+
+
 def reconcile(ctx) -> pd.DataFrame:
     """Build the reconciliation table (see module docstring for the columns).
 
@@ -197,28 +219,31 @@ def reconcile(ctx) -> pd.DataFrame:
                  pm["program"].isin(list(v)).to_numpy(bool)] for name, v in need_cov.items()]
         cov_keys = _uniq(np.concatenate(parts)) if parts else np.array([], dtype="int64")
         cov_keys = cov_keys[cov_keys >= 0]
-    # derived eligibility from roster + policy
+    # derived eligibility from roster + policy, month by month: each certificate
+    # applies from its issue month on (prepare.certificate_months; issue 9 item 3)
+    cm = _certificate_months(ctx, lo, hi)
+    cpc = K.person(cm["person_id"])
+    cmo = _ordinals(cm["period"]) - lo.ordinal
+    cin = (cpc >= 0) & cm["grade"].notna().to_numpy(bool)
+    cert_pm = cpc * K.M + cmo  # person x month code
     elig_parts = []
-    ppc = K.person(people["person_id"])
     for si, s in enumerate(pol.subsidies):
-        okp = (pol.grade_eligible(people.assign(subsidy=s.name)).to_numpy(bool)
-               & people["grade"].notna().to_numpy(bool))
-        pcs = ppc[okp]
+        okp = pol.grade_eligible(cm.assign(subsidy=s.name)).to_numpy(bool) & cin
+        pm_ok = _uniq(cert_pm[okp])
         if s.requires_coverage:
             if cov_keys is None:
                 continue
             ck = cov_keys[(cov_keys // K.M) % K.S == si]
-            elig_parts.append(ck[np.isin(ck // (K.S * K.M), pcs)])
+            elig_parts.append(ck[_lookup(pm_ok, (ck // (K.S * K.M)) * K.M + ck % K.M) >= 0])
         else:
-            months = np.arange(K.M, dtype="int64")
-            elig_parts.append(((np.repeat(pcs, K.M) * K.S + si) * K.M + np.tile(months, len(pcs))))
+            elig_parts.append((pm_ok // K.M * K.S + si) * K.M + pm_ok % K.M)
     elig_keys = _uniq(np.concatenate(elig_parts)) if elig_parts else np.array([], dtype="int64")
     key_parts.append(elig_keys)
     ent_keys = None
     if ent_t is not None:
-        et = ent_t[ent_t["person_id"].notna()]
-        et = et.assign(subsidy=fold_subsidy(et["subsidy"], pol)[0])
-        em = expand_months(et, "start_month", "end_month", lo, hi, ["person_id", "subsidy"])
+        # months some entitlement row covers (prepare.entitlement_months: overlapping
+        # rows resolved by approval date; an unresolved amount still covers the month)
+        em, _ = entitlement_months(ent_t[ent_t["person_id"].notna()], pol, lo, hi)
         esc = K.subsidy(em["subsidy"])
         ek = K.key(K.person(em["person_id"]), esc, em["period"])
         ent_keys = _uniq(ek[esc >= 0])
@@ -243,14 +268,24 @@ def reconcile(ctx) -> pd.DataFrame:
     # attributes: payouts first, else roster
     prow = np.where(has, paid["row"].to_numpy("int64")[np.where(has, pos, 0)], -1)
     ppos = _index_in(ids, _arrow(people["person_id"]))[rpc] if len(people) else np.full(n, -1)
-    pin = ppos >= 0
     for c in ("name", "township", "village"):
         val = pac.coalesce(_take_text(p[c], prow), _take_text(people[c], ppos))
         rec[c] = _text_series(val)
+    # grade/category of the certificate in effect in the row's month
+    csel = cpc >= 0
+    corder = np.argsort(cert_pm[csel], kind="stable")
+    c_sorted = cert_pm[csel][corder]
+    cpos = _lookup(c_sorted, rpc * K.M + rmo)
+    cin_r = cpos >= 0
     for c in ("grade", "category"):
-        arr = people[c].astype("Int64").to_numpy("float64", na_value=np.nan) if len(people) else np.zeros(0)
-        v = np.where(pin, arr[np.where(pin, ppos, 0)] if len(arr) else np.nan, np.nan)
+        arr = cm[c].astype("Int64").to_numpy("float64", na_value=np.nan)[csel][corder]
+        v = np.where(cin_r, arr[np.where(cin_r, cpos, 0)] if len(arr) else np.nan, np.nan)
         rec[c] = pd.array(np.where(np.isnan(v), pd.NA, v), dtype="Float64").astype("Int64")
+    conf = cm["conflict"].astype("string").to_numpy(object, na_value=None)[csel][corder]
+    nrows = cm["_cert_rows"].to_numpy("int64")[csel][corder]
+    rec["cert_conflict"] = pd.array(np.where(cin_r, conf[np.where(cin_r, cpos, 0)] if len(conf) else None,
+                                             None), dtype="string")
+    rec["cert_rows"] = np.where(cin_r, nrows[np.where(cin_r, cpos, 0)] if len(nrows) else 0, 0)
     rec["hukou_type"] = _text_series(_take_text(people["hukou_type"], ppos))
     if cov_keys is not None:
         needs = np.isin(rsc, [subs.index(x) for x in need_cov])

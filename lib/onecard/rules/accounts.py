@@ -17,7 +17,7 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import citations, empty_findings, finish, known, paid_rows, per_subject, span_text, yuan_text
+from .kit import citations, empty_findings, finish, known, one_per_key, paid_rows, per_subject, span_text, yuan_text
 
 
 _OPEN_END = pd.Timestamp("2200-01-01")  # a registered card never closed stays in use
@@ -145,7 +145,7 @@ def multiple_accounts(ctx: RuleContext) -> pd.DataFrame:
         months = pd.DataFrame({"person_id": people, "period": pd.PeriodIndex([hi] * len(people)),
                                "amount_fen": 0})
         if r is not None:
-            months = months.merge(r.drop_duplicates("person_id")[["person_id", "name", "township", "village"]],
+            months = months.merge(one_per_key(r, "person_id")[["person_id", "name", "township", "village"]],
                                   on="person_id", how="left")
     missing = np.setdiff1d(people, months["person_id"].unique())
     if len(missing):

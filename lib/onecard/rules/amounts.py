@@ -30,8 +30,22 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import span_text, yuan_text
+from .kit import money_range, span_text, standard_basis, yuan_text
 from .stops import recon_findings
+
+
+#: per-subject aggregates the paid-vs-standard wording needs
+_STD_EXTRA = {"std": ("standard_fen", "sum"), "paid": ("paid_fen", "sum"),
+              "std_lo": ("standard_fen", "min"), "std_hi": ("standard_fen", "max"),
+              "paid_lo": ("paid_fen", "min"), "paid_hi": ("paid_fen", "max")}
+
+
+def _per_month(ctx: RuleContext, r) -> str:
+    """``（每月实发120.00元，标准70.00元；标准依据：鄂政办发…（2021-01起））``: the values
+    compared per month and the policy basis of the standard (issue 12 item 3)."""
+    basis = standard_basis(ctx.policy, r.subsidy, r.period_start, r.period_end)
+    return (f"（每月实发{money_range(r.paid_lo, r.paid_hi)}，标准{money_range(r.std_lo, r.std_hi)}"
+            + (f"；{basis}" if basis else "") + "）")
 
 
 def _base(rec) -> pd.Series:
@@ -61,9 +75,9 @@ def over_standard(ctx: RuleContext) -> pd.DataFrame:
 
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}按标准应发"
-                f"{yuan_text(r.std)}，实发{yuan_text(r.paid)}，超标准多发{yuan_text(r.amount_fen)}")
-    return recon_findings(ctx, mask, excess, say, extra={"std": ("standard_fen", "sum"),
-                                                         "paid": ("paid_fen", "sum")})
+                f"{yuan_text(r.std)}，实发{yuan_text(r.paid)}，超标准多发{yuan_text(r.amount_fen)}"
+                + _per_month(ctx, r))
+    return recon_findings(ctx, mask, excess, say, extra=_STD_EXTRA)
 
 
 @rule("DUPLICATE_PAYMENT", clause="3.1.3", title_zh="重复发放", title_en="Paid twice for one month",
@@ -117,9 +131,9 @@ def short_payment(ctx: RuleContext) -> pd.DataFrame:
 
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}按标准应发"
-                f"{yuan_text(r.std)}，实发{yuan_text(r.paid)}，少发{yuan_text(r.amount_fen)}")
-    return recon_findings(ctx, mask, short, say, extra={"std": ("standard_fen", "sum"),
-                                                        "paid": ("paid_fen", "sum")})
+                f"{yuan_text(r.std)}，实发{yuan_text(r.paid)}，少发{yuan_text(r.amount_fen)}"
+                + _per_month(ctx, r))
+    return recon_findings(ctx, mask, short, say, extra=_STD_EXTRA)
 
 
 @rule("SPLIT_PAYMENT", clause="3.1.1", title_zh="拆分发放", title_en="One month split into small payments",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..recon.prepare import fold_subsidy
-from .kit import empty_findings, finish, in_period, paid_rows, per_subject, span_text, yuan_text
+from .kit import distinct_content, empty_findings, finish, in_period, paid_rows, per_subject, span_text, yuan_text
 from .catalogue import rule
 from .context import RuleContext
 from .governance import KEY, _cite_person, _ev
@@ -61,7 +61,8 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
     -----
     Clause 3.1.5 (公示).
     """
-    d = ctx.tables["disclosures"]
+    # the list sent twice is one list: exact duplicate rows count once
+    d = distinct_content(ctx.tables["disclosures"])
     d = d.assign(subsidy=fold_subsidy(d["subsidy"], ctx.policy)[0] if "subsidy" in d else pd.NA)
     d = in_period(d, ctx) if "period" in d else d
     if "village" not in d:

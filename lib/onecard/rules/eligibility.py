@@ -19,7 +19,7 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (CATEGORY_ZH, GRADE_ZH, citations, empty_findings, finish, paid_rows,
+from .kit import (CATEGORY_ZH, GRADE_ZH, cert_conflict_note, citations, covered_text, empty_findings, finish, paid_rows,
                       per_subject, span_text, yuan_text)
 from .stops import recon_findings
 
@@ -46,14 +46,25 @@ def ineligible_grade(ctx: RuleContext) -> pd.DataFrame:
     """
     rec = ctx.recon
     ok = ctx.policy.grade_eligible(rec)
-    mask = _paid_live(rec) & rec["grade"].notna() & ~ok
+    live = _paid_live(rec)
+    mask = live & rec["grade"].notna() & ~ok
+    if "cert_conflict" in rec:
+        # certificates that disagree without issue dates: not checkable (issue 9 item 3)
+        unres = rec[(live & (rec["cert_conflict"] == "unresolved").fillna(False)).to_numpy(bool)]
+        ctx.cannot_clear("INELIGIBLE_GRADE", unres.drop_duplicates("person_id").rename(
+            columns={"person_id": "subject_id"})[["subject_id", "township"]], "roster.cert_issued",
+            "花名册同一人有多条等级或类别不一致的残疾证记录且缺少发证日期，无法判断各月适用哪一条，列入未能排除合法情形清单待核实")
 
     def say(r):
         cat = CATEGORY_ZH.get(int(r.category), "") if pd.notna(r.category) else ""
-        return (f"花名册登记为{cat}{GRADE_ZH.get(int(r.grade), r.grade)}，不在{r.subsidy}的政策覆盖范围，"
+        return (f"花名册登记为{cat}{GRADE_ZH.get(int(r.grade), r.grade)}"
+                f"{cert_conflict_note(getattr(r, 'conflict', None), getattr(r, 'cert_rows', 0))}，不在{r.subsidy}的政策覆盖范围"
+                f"（{covered_text(ctx.policy, r.subsidy)}），"
                 f"仍发放{span_text(r.period_start, r.period_end, r.months)}合计{yuan_text(r.amount_fen)}")
-    return recon_findings(ctx, mask, rec["paid_fen"], say,
-                          extra={"grade": ("grade", "first"), "category": ("category", "first")})
+    extra = {"grade": ("grade", "first"), "category": ("category", "first")}
+    if "cert_conflict" in rec:
+        extra |= {"conflict": ("cert_conflict", "first"), "cert_rows": ("cert_rows", "max")}
+    return recon_findings(ctx, mask, rec["paid_fen"], say, extra=extra)
 
 
 @rule("INELIGIBLE_NO_DIBAO", clause="3.1.3", title_zh="无低保仍领生活补贴",

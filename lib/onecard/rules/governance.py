@@ -15,8 +15,8 @@ import pandas as pd
 from ..recon.reconcile import moved_out, with_matched_ids
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (citations, empty_findings, finish, is_known, known, paid_rows, per_subject, period_rows,
-                  span_text, yuan_text)
+from .kit import (CATEGORY_ZH, GRADE_ZH, citations, empty_findings, finish, is_known, known, one_per_key,
+                  paid_rows, per_subject, period_rows, span_text, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
@@ -157,10 +157,12 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
         m = m[moved_out(m).to_numpy(bool)]
         ev.append(pd.DataFrame({"person_id": m["person_id"].astype("string").to_numpy(),
                                 "on": m["moved_on"].astype("datetime64[s]").to_numpy(), "what": "户籍迁出本区"}))
-    e = pd.concat(ev, ignore_index=True).dropna(subset=["on"]).sort_values("on", kind="stable")
+    # the earliest event per person; a tie on the date is broken by the event's
+    # name (死亡 before 户籍迁出本区), never by row order
+    e = pd.concat(ev, ignore_index=True).dropna(subset=["on"]).sort_values(["on", "what"], kind="stable")
     e = e.drop_duplicates("person_id")
     x = r.merge(e, on="person_id", how="inner")
-    x = x[(x["on"] < x["_ref"] - pd.Timedelta(days=days)).to_numpy(bool)].drop_duplicates("person_id")
+    x = one_per_key(x[(x["on"] < x["_ref"] - pd.Timedelta(days=days)).to_numpy(bool)], "person_id")
     if x.empty:
         return empty_findings()
     x = x.assign(period=x["on"].dt.to_period("M"), amount_fen=0)
@@ -207,7 +209,7 @@ def official_recipient(ctx: RuleContext) -> pd.DataFrame:
     p = _money_per_person(ctx, ids)
     if p.empty:
         return empty_findings()
-    pos = o.drop_duplicates("person_id").set_index("person_id")
+    pos = one_per_key(o, "person_id").set_index("person_id")  # row-order free
     months = p[["person_id", "period", "name", "township", "village"]].assign(
         amount_fen=p["amount"].fillna(0).astype("int64"))
     out = per_subject(months, subsidy=False)
@@ -304,24 +306,40 @@ def cert_id_mismatch(ctx: RuleContext) -> pd.DataFrame:
     cert = r["cert_no"].astype("string").str.upper()
     pid = r["person_id"].astype("string").str.upper()
     why = pd.Series("", index=r.index, dtype="string")
-    why = why.mask((cert.str[:18] != pid).fillna(False), why + "证号前18位与身份证号不同；")
+    why = why.mask((cert.str[:18] != pid).fillna(False),
+                   why + "证号前18位" + cert.str[:18].fillna("") + "与身份证号" + pid + "不同；")
+    zh = lambda codes, names: codes.map({str(k): v for k, v in names.items()}).fillna("")  # noqa: E731
     if "category" in r:
         c = r["category"].astype("Int64").astype("string")
-        why = why.mask((c.notna() & (cert.str[18] != c)).fillna(False), why + "证号类别位与花名册不符；")
+        d = cert.str[18].fillna("（缺）")
+        why = why.mask((c.notna() & (cert.str[18] != c)).fillna(False),
+                       why + "证号第19位类别数字为" + d + zh(d, CATEGORY_ZH) + "，花名册类别为" + c
+                       + zh(c.fillna(""), CATEGORY_ZH) + "；")
     if "grade" in r:
         g = r["grade"].astype("Int64").astype("string")
-        why = why.mask((g.notna() & (cert.str[19] != g)).fillna(False), why + "证号等级位与花名册不符；")
+        d = cert.str[19].fillna("（缺）")
+        why = why.mask((g.notna() & (cert.str[19] != g)).fillna(False),
+                       why + "证号第20位等级数字为" + d + zh(d, GRADE_ZH) + "，花名册等级为" + g
+                       + zh(g.fillna(""), GRADE_ZH) + "；")
     bad = r[(why != "").to_numpy(bool)].assign(_why=why[why != ""])
-    bad = bad.drop_duplicates("person_id")
+    # one finding per person: the first mismatching row in file, sheet, row order
+    # (deterministic whatever the row order of the delivery)
+    bad = bad.sort_values([c for c in ("_file", "_sheet", "_row") if c in bad], kind="stable")
+    n_bad = bad.groupby("person_id")["person_id"].transform("size")
+    bad = bad.assign(_n=n_bad).drop_duplicates("person_id")
     if bad.empty:
         return empty_findings()
     out = pd.DataFrame({"subject_id": bad["person_id"].to_numpy(), "name": bad.get("name"),
                         "township": bad.get("township"), "village": bad.get("village"),
                         "amount_fen": 0, "cert": cert[bad.index].to_numpy(),
+                        "n": bad["_n"].to_numpy(),
                         "why": bad["_why"].str.rstrip("；").to_numpy()})
     out["cite"] = [f"（来源：{f}{'/' + s if isinstance(s, str) and s else ''} 第{n}行）"
                    for f, s, n in zip(bad["_file"], bad["_sheet"], bad["_row"])]
     rows = pd.DataFrame({"subject_id": bad["person_id"].astype("string").to_numpy(), "table": "roster",
                          "_file": bad["_file"].to_numpy(), "_sheet": bad["_sheet"].to_numpy(),
                          "_row": bad["_row"].to_numpy(), "amount_fen": 0})
-    return finish(out, "person", _ev(out, lambda x: f"残疾人证号{x.cert}：{x.why}"), rows=rows)
+    return finish(out, "person", _ev(out, lambda x: (
+        f"残疾人证号{x.cert}（{len(x.cert)}位）：{x.why}"
+        + (f"（花名册该人另有{int(x.n) - 1}条证号不符的记录）" if x.n > 1 else "")
+        + "（证号规则：前18位为持证人身份证号，第19位类别、第20位等级；DATA_CONTRACT.md cert_no）")), rows=rows)

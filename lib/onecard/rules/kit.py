@@ -18,7 +18,8 @@ from ..core.findings import FINDINGS_COLUMNS, empty_findings, yuan
 __all__ = ["per_subject", "citations", "ym", "yuan_text", "span_text", "empty_findings",
            "paid_rows", "period_rows", "in_period", "GRADE_ZH", "CATEGORY_ZH", "known", "is_known",
            "known_equal", "known_ne", "key_merge", "supplied", "source_rows", "emit_rows", "finish",
-           "ROW_COLUMNS"]
+           "ROW_COLUMNS", "standard_basis", "covered_text", "deadline_basis", "cert_conflict_note",
+           "money_range", "distinct_content", "agreed_value", "one_per_key"]
 
 GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 CATEGORY_ZH = {1: "视力", 2: "听力", 3: "言语", 4: "肢体", 5: "智力", 6: "精神", 7: "多重"}
@@ -38,6 +39,114 @@ def span_text(start, end, months) -> str:
     """``2020-08至2021-03共8个月`` or ``2021-03共1个月``."""
     s, e = ym(start), ym(end)
     return f"{s}共{months}个月" if s == e else f"{s}至{e}共{months}个月"
+
+
+# -- the policy basis a finding states (issue 12 item 3) -------------------------
+
+def standard_basis(policy, subsidy: str, start, end) -> str:
+    """The standards in force for ``subsidy`` in ``start``..``end``, with their documents.
+
+    Returns
+    -------
+    str
+        e.g. ``标准依据：鄂政办发〔2015〕96号（2016-01至2020-12）；湖北省…通知（2021-01起）``;
+        blank for an item the policy does not list.
+    """
+    try:
+        sub = policy.subsidy(subsidy)
+    except Exception:  # noqa: BLE001 - an unlisted item has no basis to state
+        return ""
+    s, e = pd.Period(start, freq="M"), pd.Period(end, freq="M")
+    parts = []
+    for st in sub.standards:
+        if st.start <= e and (st.end is None or s <= st.end):
+            span = f"{ym(st.start)}起" if st.end is None else f"{ym(st.start)}至{ym(st.end)}"
+            parts.append(f"{st.document or '政策文件'}（{span}）")
+    return "标准依据：" + "；".join(parts) if parts else ""
+
+
+def covered_text(policy, subsidy: str) -> str:
+    """The grades/categories the policy covers for ``subsidy`` and its document.
+
+    e.g. ``政策覆盖一级、二级（各类别）；扩展：三级智力、精神（文件：鄂政办发〔2015〕96号）``.
+    """
+    try:
+        sub = policy.subsidy(subsidy)
+    except Exception:  # noqa: BLE001
+        return ""
+
+    def cats(c):
+        return "各类别" if set(c) >= set(CATEGORY_ZH) else "、".join(CATEGORY_ZH.get(x, str(x)) for x in c)
+    out = f"政策覆盖{'、'.join(GRADE_ZH.get(g, str(g)) for g in sub.grades)}（{cats(sub.categories)}）"
+    if sub.extended:
+        out += "；扩展：" + "；".join(f"{'、'.join(GRADE_ZH.get(g, str(g)) for g in gs)}{cats(cs)}"
+                                   for gs, cs in sub.extended)
+    doc = policy.eligibility_document.get(sub.name, "") if hasattr(policy, "eligibility_document") else ""
+    return out + (f"（文件：{doc}）" if doc else "")
+
+
+def deadline_basis(policy) -> str:
+    """``政策：payment.deadline_months_after=1，文件：…`` (the deadline rule and its source)."""
+    day = "" if policy.deadline_day is None else f"，payment.deadline_day={policy.deadline_day}"
+    doc = getattr(policy, "payment_document", "")
+    return (f"政策：payment.deadline_months_after={policy.deadline_months_after}{day}"
+            + (f"，文件：{doc}" if doc else ""))
+
+
+def cert_conflict_note(conflict, n_rows) -> str:
+    """``（花名册有2条证件记录，按发证日期逐月适用）`` for a finding resting on a
+    roster conflict resolved by issue date; blank otherwise."""
+    if isinstance(conflict, str) and conflict == "resolved":
+        return f"（花名册有{int(n_rows)}条证件记录，按发证日期逐月适用）"
+    return ""
+
+
+def money_range(lo_fen, hi_fen) -> str:
+    """``70.00元`` or ``50.00至70.00元`` (a per-month figure over a span)."""
+    if pd.isna(lo_fen) or pd.isna(hi_fen):
+        return ""
+    return yuan_text(lo_fen) if int(lo_fen) == int(hi_fen) else f"{yuan(int(lo_fen))}至{yuan_text(hi_fen)}"
+
+
+def distinct_content(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without exact duplicate rows: rows equal in every column but the
+    provenance ones (``_file``, ``_sheet``, ``_row`` and other ``_``-prefixed
+    columns) count once, the first in file, sheet, row order kept.
+
+    A reference list sent twice (the same 公示 export in two files) is one list;
+    its amounts are never summed twice. Rows that differ in any value are kept.
+    """
+    if frame is None or frame.empty:
+        return frame
+    content = [c for c in frame.columns if not str(c).startswith("_")]
+    if not content:
+        return frame
+    order = [c for c in ("_file", "_sheet", "_row") if c in frame]
+    f = frame.sort_values(order, kind="stable") if order else frame
+    return f[~f.duplicated(subset=content, keep="first").to_numpy(bool)]
+
+
+def agreed_value(keys, values) -> pd.Series:
+    """Key -> value where every known value of that key agrees (string Series).
+
+    A key whose rows name different values (an account registered to two
+    officials, a phone listed for two) maps to nothing: an ambiguous link never
+    accuses, and the result does not depend on row order.
+    """
+    df = pd.DataFrame({"k": _as_text(keys).to_numpy(), "v": _as_text(values).to_numpy()}).dropna()
+    n = df.groupby("k")["v"].nunique()
+    ok = df[df["k"].isin(n[n == 1].index)].drop_duplicates("k")
+    return pd.Series(ok["v"].to_numpy(), index=ok["k"].to_numpy(), dtype="string")
+
+
+def one_per_key(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
+    """One row per ``key``, chosen independently of row order: the first in
+    ``_file, _sheet, _row`` order when the frame has provenance, else the first
+    after sorting on every column (missing values last)."""
+    prov = [c for c in ("_file", "_sheet", "_row") if c in frame]
+    cols = prov or [c for c in frame.columns]
+    f = frame.sort_values(cols, kind="stable", na_position="last") if len(frame) and cols else frame
+    return f.drop_duplicates(key)
 
 
 def _in_period_mask(frame: pd.DataFrame, ctx, col: str = "period") -> np.ndarray:

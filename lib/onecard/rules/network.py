@@ -134,6 +134,7 @@ def shared_identifier_ring(ctx) -> pd.DataFrame:
             phones = phones[np.array([k in ok_ph for k in zip(phones["ring_id"], phones["phone"])], dtype=bool)]
         else:
             phones = phones.iloc[:0]
+    # a bool array, never a bare list: an empty list would select no *columns*
     accts = accts[np.array([k in shared for k in zip(accts["ring_id"], accts["account_no"])], dtype=bool)]
     cite = card_rows.assign(_table="cards") if len(card_rows) else None
     out = group_findings(rows, "ring_id", amount="amount", cite_rows=cite)
@@ -208,11 +209,34 @@ def pooled_account(ctx) -> pd.DataFrame:
 
 
 def _holders(ctx) -> dict:
+    """Account -> holder ID (see :func:`_card_holders`)."""
+    return _card_holders(ctx)[0]
+
+
+def _card_holders(ctx) -> tuple[dict, set]:
+    """Account -> holder ID and the set of accounts whose holder is unresolved, independent of row order (issue 9 item 3).
+
+    The holder is the one ``onecard.recon.prepare.card_holders`` finds in effect
+    in the last month of the review period the account is covered (each card row
+    applies from its ``opened_on``; a later-opened row takes over); an account
+    whose rows name different holders without opening dates has no holder here
+    (unresolved: never "someone else's account"). Accounts covered by no month
+    of the period (opened after it) take their single registered holder.
+    """
+    from ..recon.prepare import card_holders
     cards = ctx.tables.get("cards")
-    if cards is None or not len(cards):
-        return {}
-    df = pd.DataFrame({"a": text(cards, "account_no"), "h": text(cards, "holder_id")}).dropna()
-    return df.drop_duplicates("a").set_index("a")["h"].to_dict()
+    if cards is None or not len(cards) or "holder_id" not in cards or "account_no" not in cards:
+        return {}, set()
+    c = cards.assign(account_no=text(cards, "account_no").to_numpy(), holder_id=text(cards, "holder_id").to_numpy())
+    c = c[c["account_no"].notna() & c["holder_id"].notna()]
+    months, unresolved = card_holders(c, *ctx.period)
+    last = months.sort_values(["account_no", "period"], kind="stable").drop_duplicates("account_no", keep="last")
+    out = last[last["holder_id"].notna()].set_index("account_no")["holder_id"].to_dict()
+    single = c.groupby("account_no")["holder_id"].nunique()
+    bad = set(unresolved["key"]) if len(unresolved) else set()
+    rest = c[c["account_no"].isin(single[single == 1].index) & ~c["account_no"].isin(set(out) | bad)]
+    out.update(rest.drop_duplicates("account_no").set_index("account_no")["holder_id"].to_dict())
+    return out, bad
 
 
 def _name(net, pid) -> str:

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 
 from ..core.findings import yuan
-from .kit import (finish, group_findings, is_known, join_groups, join_unique, key_merge, known_equal, known_ne, looks_like_id,
-                  resolve_names)
+from .kit import (agreed_value, finish, group_findings, one_per_key, is_known, join_groups, join_unique, key_merge, known_equal, known_ne,
+                  looks_like_id, resolve_names)
 from .catalogue import rule
 from ..graph.build import placeholder_mask, text
-from .network import (_frame, _holders, _household, _linkable_accounts, _name, _officials,
+from .network import (_card_holders, _frame, _holders, _household, _linkable_accounts, _name, _officials,
                       _paid, _wards)
 
 
@@ -45,7 +45,8 @@ def official_account_receives(ctx) -> pd.DataFrame:
     holders = pd.Series(_holders(ctx), dtype="string")
     by_card = holders[holders.isin(set(off["official_id"].dropna()))]
     own = pd.concat([own, pd.DataFrame({"account_no": by_card.index, "official_id": by_card.values})])
-    own = own.drop_duplicates("account_no").set_index("account_no")["official_id"]
+    # an account registered to two different officials links to neither (row-order free)
+    own = agreed_value(own["account_no"], own["official_id"])
     paid = _paid(ctx)
     paid = paid[_linkable_accounts(paid, net.params) & paid["account_no"].isin(own.index)]
     paid = paid.assign(official=paid["account_no"].map(own))
@@ -88,8 +89,9 @@ def custodian_phone(ctx) -> pd.DataFrame:
         return _frame([])
     df = df.assign(hh=_household(net, df["holder_id"]))
     off = _officials(ctx)
-    off = off[is_known(off["phone"]) & is_known(off["official_id"])].drop_duplicates("phone")
-    owner = pd.Series(off["official_id"].to_numpy(), index=off["phone"].astype("string").to_numpy(), dtype="string")
+    off = off[is_known(off["phone"]) & is_known(off["official_id"])]
+    # a phone listed for two different officials belongs to neither (row-order free)
+    owner = agreed_value(off["phone"], off["official_id"])
     df = df.assign(official=df["phone"].map(owner).astype("string"))
     outsider = (is_known(df["official"]) & known_ne(df["holder_id"], df["official"])
                 & ~known_equal(df["hh"], _household(net, df["official"])))
@@ -132,7 +134,7 @@ def official_relative(ctx) -> pd.DataFrame:
     rel = pd.DataFrame({"official_id": text(rel, "official_id"), "relative_id": text(rel, "relative_id"),
                         "relation": text(rel, "relation")}).dropna(subset=["official_id", "relative_id"])
     rel = rel[known_ne(rel["official_id"], rel["relative_id"])]
-    off = _officials(ctx).drop_duplicates("official_id").set_index("official_id")
+    off = one_per_key(_officials(ctx), "official_id").set_index("official_id")
     paid = _paid(ctx)
     ben_town = net.persons["township"].reindex(rel["relative_id"]).values
     off_town = off["township"].reindex(rel["official_id"]).values
@@ -283,7 +285,15 @@ def payee_not_beneficiary(ctx) -> pd.DataFrame:
     paid = _paid(ctx)
     paid = paid[_linkable_accounts(paid, net.params)
                 & ~paid["account_no"].isin(set(net.institutions["account_no"].dropna()))]
-    paid = paid.assign(holder=paid["account_no"].map(pd.Series(_holders(ctx), dtype="string")))
+    holders, unresolved = _card_holders(ctx)
+    paid = paid.assign(holder=paid["account_no"].map(pd.Series(holders, dtype="string")))
+    # an account whose rows name different holders without opening dates: not checkable
+    odd = paid[paid["account_no"].isin(unresolved).to_numpy(bool)]
+    if len(odd):
+        ctx.cannot_clear("PAYEE_NOT_BENEFICIARY",
+                         odd.groupby("person_id").agg(township=("township", "first")).reset_index()
+                         .rename(columns={"person_id": "subject_id"}), "cards.opened_on",
+                         "收款账户在账户表中登记了不同持卡人且缺少开户日期，无法判断持卡人，列入未能排除合法情形清单待核实")
     roster = ctx.tables.get("roster")
     guardian = (pd.Series(text(roster, "guardian_id").values, index=text(roster, "person_id").values)
                 if roster is not None else pd.Series(dtype="string"))

@@ -14,8 +14,8 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (citations, empty_findings, finish, is_known, known, per_subject, period_rows,
-                  span_text, yuan_text)
+from .kit import (citations, deadline_basis, empty_findings, finish, is_known, known, per_subject, period_rows,
+                  span_text, ym, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
@@ -73,8 +73,9 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
     by the policy deadline counted from the month *after* the approval month (an
     approval can miss that month's payroll: approved 2021-03-25, back-pay for
     2021-01..03 paid by 2021-05-31 is on time with the default deadline, later is
-    late). Several entitlement rows of one person and item (rate change, renewal)
-    each count. Without an approval date: the payments made in the first month
+    late). The entitlement rows of one person and item that run on without a gap
+    (rate change, renewal) are one entitlement (``prepare.entitlement_spells``):
+    its start and the approval of the row in effect in its first month count. Without an approval date: the payments made in the first month
     anything was paid to the person for the item, for periods up to that month.
     """
     allowed = pd.Series(False, index=p.index)
@@ -88,13 +89,15 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
     approved = pd.Series(False, index=p.index)
     has_approval = pd.Series(False, index=p.index)
     if ctx.has("entitlements") and "approved_on" in ctx.tables["entitlements"]:
-        from ..recon.prepare import fold_subsidy
-        e = ctx.tables["entitlements"]
+        from ..recon.prepare import entitlement_spells
+        # one entitlement per unbroken run of months: a rate change or renewal row
+        # continues it and opens no new back-pay window (issue 9 item 3)
+        e = entitlement_spells(ctx.tables["entitlements"], ctx.policy, *ctx.period)
         e = e[e["approved_on"].notna() & e["person_id"].notna()]
         e = pd.DataFrame({"person_id": e["person_id"].astype("string").to_numpy(),
-                          "subsidy": fold_subsidy(e["subsidy"], ctx.policy)[0].to_numpy(),
-                          "start_month": e["start_month"].to_numpy(),
-                          "approved_on": e["approved_on"].to_numpy()})
+                          "subsidy": e["subsidy"].astype("string").to_numpy(),
+                          "start_month": pd.PeriodIndex(e["start_month"], freq="M"),
+                          "approved_on": e["approved_on"].astype("datetime64[s]").to_numpy()})
         m = p[["person_id", "subsidy", "period", "paid_on"]].reset_index().merge(
             e, on=["person_id", "subsidy"], how="inner")
         if len(m):
@@ -141,16 +144,22 @@ def late_payment(ctx: RuleContext) -> pd.DataFrame:
     ctx_rec = rec.merge(rec_last, on=KEY, how="left")
     dl_all = ctx.policy.deadline(ctx_rec["period"])
     days = (ctx_rec["last_paid"] - dl_all).dt.days
-    ctx_rec = ctx_rec.assign(days_late=days)
+    ctx_rec = ctx_rec.assign(days_late=days, deadline=dl_all.to_numpy())
+    basis = deadline_basis(ctx.policy)
 
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}晚于发放期限发放"
-                f"（最迟超期{int(r.days):d}天），涉及金额{yuan_text(r.amount_fen)}")
+                f"（最迟超期{int(r.days):d}天：所属期{ym(r.worst_period)}的发放期限为"
+                f"{r.worst_deadline:%Y-%m-%d}，实际{r.worst_paid:%Y-%m-%d}发放；{basis}），"
+                f"涉及金额{yuan_text(r.amount_fen)}")
     months = ctx_rec[mask.to_numpy(bool)]
     if months.empty:
         return empty_findings()
+    # the latest month first, so "first" per subject is the one with the largest delay
+    months = months.sort_values(["days_late", "period"], ascending=[False, True], kind="stable")
     out = per_subject(months.assign(amount_fen=months["paid_fen"].astype("int64")),
-                      extra={"days": ("days_late", "max")})
+                      extra={"days": ("days_late", "max"), "worst_period": ("period", "first"),
+                             "worst_deadline": ("deadline", "first"), "worst_paid": ("last_paid", "first")})
     c = citations(months.rename(columns={"person_id": "subject_id"}).assign(
                       amount_fen=months["paid_fen"].astype("int64").to_numpy()),
                   p.rename(columns={"person_id": "subject_id"}),

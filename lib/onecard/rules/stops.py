@@ -19,15 +19,18 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import citations, known, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
+from .kit import citations, known, empty_findings, finish, paid_rows, per_subject, span_text, ym, yuan_text
 
 KEY = ["person_id", "subsidy", "period"]
 
 
 def recon_findings(ctx: RuleContext, mask: pd.Series, amount: pd.Series, sentence,
                    extra: dict | None = None, rows: pd.DataFrame | None = None,
-                   table: str = "payouts") -> pd.DataFrame:
+                   table: str = "payouts", basis=None) -> pd.DataFrame:
     """Findings from flagged recon months: merge per person x subsidy, cite payout rows.
+
+    ``basis(row) -> str``, when given, is appended after the citation: the policy
+    basis the finding rests on (issue 12 item 3).
 
     ``sentence(row) -> str`` words one finding (without the citation). ``mask`` may
     be nullable: NA (unknown) never flags (:func:`onecard.rules.kit.known`). The
@@ -47,8 +50,32 @@ def recon_findings(ctx: RuleContext, mask: pd.Series, amount: pd.Series, sentenc
                       table=table)
     out = out.merge(cites, on=["subject_id", "subsidy"], how="left")
     evidence = pd.Series([sentence(r) + (r.cite if isinstance(r.cite, str) else "")
+                          + (basis(r) if basis is not None else "")
                           for r in out.itertuples(index=False)], index=out.index)
     return finish(out, "person", evidence)
+
+
+_EVENT_TABLE_ZH = {"deaths": "死亡名单", "moves": "户籍迁出名单", "roster": "残疾人花名册", "custody": "服刑羁押名单"}
+
+
+def _event_source(ctx: RuleContext, table: str) -> str:
+    """The table the stop event comes from, with its file names: ``死亡名单（死亡人员.xlsx）``."""
+    t = ctx.tables.get(table)
+    files = sorted(t["_file"].dropna().astype(str).unique()) if t is not None and "_file" in t else []
+    shown = "、".join(files[:3]) + ("等" if len(files) > 3 else "")
+    return _EVENT_TABLE_ZH[table] + (f"（{shown}）" if shown else "")
+
+
+def _stop_basis(ctx: RuleContext, key: str, event_on, table: str, what: str) -> str:
+    """The basis of a ``PAID_AFTER_*`` finding: the event date and its source, the
+    first month that should have stopped and the policy rule with its document, e.g.
+    ``（依据：死亡日期来源于死亡名单（deaths.xlsx）；死亡当月可发，2020-08起应停发；
+    政策：stop_events.death=true，文件：…）``."""
+    doc = getattr(ctx.policy, "stop_document", "")
+    stop = (f"事件当月可发，{ym(pd.Timestamp(event_on).to_period('M') + 1)}起应停发；"
+            if event_on is not None and pd.notna(event_on) else "整月羁押的月份应停发；")
+    return (f"（依据：{what}来源于{_event_source(ctx, table)}；{stop}政策：stop_events.{key}=true"
+            + (f"，文件：{doc}" if doc else "") + "）")
 
 
 def _paid(rec) -> pd.Series:
@@ -79,7 +106,8 @@ def paid_after_death(ctx: RuleContext) -> pd.DataFrame:
     def say(r):
         return (f"死亡日期{r.died_on:%Y-%m-%d}，之后仍发放{span_text(r.period_start, r.period_end, r.months)}"
                 f"{r.subsidy}，合计{yuan_text(r.amount_fen)}")
-    return recon_findings(ctx, mask, rec["paid_fen"], say, extra={"died_on": ("died_on", "first")})
+    return recon_findings(ctx, mask, rec["paid_fen"], say, extra={"died_on": ("died_on", "first")},
+                          basis=lambda r: _stop_basis(ctx, "death", r.died_on, "deaths", "死亡日期"))
 
 
 @rule("PAID_AFTER_MOVE", clause="3.1.3", title_zh="户籍迁出后仍发放",
@@ -101,7 +129,8 @@ def paid_after_move(ctx: RuleContext) -> pd.DataFrame:
     def say(r):
         return (f"户籍于{r.moved_on:%Y-%m-%d}迁出本区，之后仍发放"
                 f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}，合计{yuan_text(r.amount_fen)}")
-    return recon_findings(ctx, mask, rec["paid_fen"], say, extra={"moved_on": ("moved_on", "first")})
+    return recon_findings(ctx, mask, rec["paid_fen"], say, extra={"moved_on": ("moved_on", "first")},
+                          basis=lambda r: _stop_basis(ctx, "move_out", r.moved_on, "moves", "迁出日期"))
 
 
 @rule("PAID_AFTER_CERT_END", clause="3.1.3", title_zh="残疾人证注销或过期后仍发放",
@@ -125,7 +154,8 @@ def paid_after_cert_end(ctx: RuleContext) -> pd.DataFrame:
         return (f"残疾人证于{r.cert_end_on:%Y-%m-%d}注销或到期且无新证，之后仍发放"
                 f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}，合计{yuan_text(r.amount_fen)}")
     return recon_findings(ctx, mask, rec["paid_fen"], say,
-                          extra={"cert_end_on": ("cert_end_on", "first")})
+                          extra={"cert_end_on": ("cert_end_on", "first")},
+                          basis=lambda r: _stop_basis(ctx, "cert_end", r.cert_end_on, "roster", "证件注销或到期日期"))
 
 
 @rule("PAID_IN_CUSTODY", clause="3.1.3", title_zh="服刑羁押期间仍发放",
@@ -147,4 +177,5 @@ def paid_in_custody(ctx: RuleContext) -> pd.DataFrame:
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}整月处于服刑或羁押期间，"
                 f"仍发放{r.subsidy}合计{yuan_text(r.amount_fen)}")
-    return recon_findings(ctx, mask, rec["paid_fen"], say)
+    return recon_findings(ctx, mask, rec["paid_fen"], say,
+                          basis=lambda r: _stop_basis(ctx, "custody", None, "custody", "羁押期间"))
