@@ -69,6 +69,22 @@ def runs(tmp_path_factory):
              ledger=ledger)
     after_same = _items(ledger)
     history_same = _history_count(ledger)
+    since2 = since_last_run(ledger, r2.manifest["run_id"], TOWN)  # as the run-2 report saw it
+    # --resume after a crash between the ledger's commit and the manifest: not upserted twice
+    from onecard.analysis.parameters import RunParameters
+    from onecard.batch.manifest import Manifest
+    from onecard.batch.stages import RunState, ledger_stage
+
+    m2 = json.loads((base / "run2" / "manifest.json").read_text(encoding="utf-8"))
+    runs_row = sqlite3.connect(ledger).execute("SELECT counts FROM runs WHERE run_id = ?",
+                                               (m2["run_id"],)).fetchone()[0]
+    state = RunState(RunParameters.from_record(m2["parameters"]), Manifest(base / "run2", dict(m2)),
+                     m2["run_id"])
+    ledger_stage(state)
+    resumed = {"counts": state.manifest["ledger"]["counts"], "items": _items(ledger),
+               "runs_row": sqlite3.connect(ledger).execute(
+                   "SELECT counts FROM runs WHERE run_id = ?", (m2["run_id"],)).fetchone()[0],
+               "runs_before": runs_row, "history": _history_count(ledger)}
     sha_before_public = _sha(ledger)
     r3 = run(data, base / "run3", [TOWN], period="2020-07:2021-06", workers=1, progress=False,
              ledger=ledger, audience="public")
@@ -78,7 +94,8 @@ def runs(tmp_path_factory):
     return {"base": base, "ledger": ledger, "said": said, "m1": m1, "m2": r2.manifest,
             "m3": r3.manifest, "m4": r4.manifest, "target": target, "before": before,
             "after_same": after_same, "history": (history_before, history_same),
-            "public_sha": (sha_before_public, sha_after_public), "n1": len(f1)}
+            "public_sha": (sha_before_public, sha_after_public), "n1": len(f1), "resumed": resumed,
+            "since2": since2}
 
 
 def test_run_creates_ledger_and_records_path(runs):
@@ -100,6 +117,14 @@ def test_rerun_same_data_leaves_rows_and_decisions(runs):
     c = runs["m2"]["ledger"]["counts"]
     assert c["new"] == 0 and c["seen_again"] == runs["n1"] and c["not_found_again"] == 0
     assert runs["m2"]["ledger"]["created"] is False
+
+
+def test_resumed_ledger_stage_does_not_upsert_twice(runs):
+    r = runs["resumed"]
+    assert r["counts"] == runs["m2"]["ledger"]["counts"]
+    assert r["runs_row"] == r["runs_before"]
+    pd.testing.assert_frame_equal(r["items"], runs["after_same"])
+    assert r["history"] == runs["history"][1]
 
 
 def test_longer_period_keeps_decision(runs):
@@ -132,7 +157,7 @@ def test_township_report_shows_status_and_since_section(runs):
     m2 = runs["m2"]
     html = (runs["base"] / "run2" / m2["townships"][0]["folder"] / "review.html").read_text("utf-8")
     assert "台账状态：核实中" in html and "台账状态：待核实" in html
-    since = since_last_run(runs["ledger"], m2["run_id"], TOWN)
+    since = runs["since2"]
     n_town = int((pd.read_csv(runs["base"] / "run1" / "findings.csv", dtype=str,
                               encoding="utf-8-sig")["township"] == TOWN).sum())
     assert since["previous"] == runs["m1"]["run_id"]

@@ -187,13 +187,11 @@ def history(ledger_path, finding_id: str, raw: bool = False) -> pd.DataFrame:
     (``时间, 处理人, 原状态, 新状态, 说明, 填写内容``), or the machine names
     (``at, by, from_status, to_status, note, fields``) with ``raw``; empty when absent."""
     empty = pd.DataFrame(columns=list(HISTORY_COLUMNS_ZH if raw else HISTORY_COLUMNS_ZH.values()))
-    item = current(ledger_path, finding_id)
-    if item is None:
+    if not ledger_path or _ledger() is None:
         return empty
-    led = _open(ledger_path, readonly=True)
-    try:
-        h = led.frame("SELECT at, by, from_status, to_status, note, fields FROM history "
-                      "WHERE item_id = ? ORDER BY history_id", (int(item["item_id"]),))
-    finally:
-        led.close()
+    from ..ledger.runview import item_history
+
+    h = item_history(ledger_path, finding_id)
+    if h is None:
+        return empty
     return h if raw else h.rename(columns=HISTORY_COLUMNS_ZH).fillna("")

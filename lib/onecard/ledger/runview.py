@@ -81,6 +81,8 @@ def since_last_run(ledger_path, run_id: str, township: str | None = None) -> dic
     待核实/核实中/属实/整改中; closed: items whose history reached 已整改销号, 移交办结
     or 不属实 between the previous run and this one; not found: the flag
     "本次未再发现（运行 X）" this run set. ``township`` limits everything to it.
+    Meant for the run's own reports, right after its ledger stage: a later run moves
+    ``last_run`` on, after which "still open" of an older run counts nothing.
     """
     empty = pd.DataFrame(columns=_LIST_COLUMNS)
     result = {"run_id": run_id, "previous": None, "counts": dict.fromkeys(SINCE_LABELS, 0),
