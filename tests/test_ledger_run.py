@@ -21,7 +21,7 @@ from onecard.ledger.runview import since_last_run
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
 
 TOWN = "蔡甸街道"
-ITEM_COLS = ["item_id", "finding_id", "case_id", "rule_id", "subject_id", "status", "period_start",
+ITEM_COLS = ["item_id", "finding_id", "case_id", "rule_id", "subject_id", "subsidy", "status", "period_start",
              "period_end", "months", "amount_fen", "related_ids", "version", "outcome", "first_run"]
 
 
@@ -128,17 +128,22 @@ def test_resumed_ledger_stage_does_not_upsert_twice(runs):
 
 
 def test_longer_period_keeps_decision(runs):
+    from onecard.ledger.runview import statuses
+
     items = _items(runs["ledger"])
-    row = items[items["finding_id"] == runs["target"]]
-    assert len(row) == 1 and row.iloc[0]["status"] == "核实中"
-    # the target's id of the longer run resolves to the same item (alias) with its status
-    con = sqlite3.connect(runs["ledger"])
-    run4 = runs["m4"]["run_id"]
-    n_alias = con.execute("SELECT COUNT(*) FROM aliases a JOIN items i ON i.item_id = a.item_id "
-                          "WHERE i.finding_id = ? AND a.run_id = ?", (runs["target"], run4)).fetchone()[0]
-    con.close()
-    assert runs["m4"]["ledger"]["counts"]["seen_again"] > 0
-    assert n_alias <= 1  # seen under its old id or under one new alias, never a second item
+    target = items[items["finding_id"] == runs["target"]].iloc[0]
+    assert target["status"] == "核实中"
+    # the longer run's finding on the same rule, subject and subsidy is that item, not a new one
+    same = items[(items["rule_id"] == target["rule_id"]) & (items["subject_id"] == target["subject_id"])
+                 & (items["subsidy"].fillna("") == (target["subsidy"] or ""))]
+    assert len(same) == 1
+    f4 = pd.read_csv(runs["base"] / "run4" / "findings.csv", dtype=str, encoding="utf-8-sig")
+    mine = f4[(f4["rule_id"] == target["rule_id"]) & (f4["subject_id"] == target["subject_id"])
+              & (f4["subsidy"].fillna("") == (target["subsidy"] or ""))]
+    assert len(mine) >= 1
+    assert statuses(runs["ledger"], mine["finding_id"]).tolist() == ["核实中"] * len(mine)
+    c4 = runs["m4"]["ledger"]["counts"]
+    assert c4["seen_again"] >= 1
     html = (runs["base"] / "run4" / runs["m4"]["townships"][0]["folder"] / "review.html").read_text("utf-8")
     assert "台账状态：核实中" in html
 
@@ -198,3 +203,20 @@ def test_since_counts_closed_and_not_found(tmp_path):
     assert s["lists"]["closed"]["finding_id"].tolist() == ["F1"]
     assert s["lists"]["not_found"]["finding_id"].tolist() == ["F3"]
     assert s["lists"]["still_open"]["finding_id"].tolist() == ["F2"]
+
+
+def test_pack_command_takes_history_from_the_manifest_ledger(runs, tmp_path, capsys):
+    from onecard.cli import main
+
+    run2 = runs["base"] / "run2"
+    assert main(["pack", runs["target"], "--run", str(run2), "--out", str(tmp_path / "p"),
+                 "--audience", "internal"]) == 0
+    assert "证据材料：" in capsys.readouterr().out
+    html = next((tmp_path / "p").glob("*.html")).read_text(encoding="utf-8")
+    assert "已约谈经办人" in html and "张某" in html  # the decision recorded in the ledger
+    assert main(["pack", runs["target"], "--run", str(run2), "--out", str(tmp_path / "q"),
+                 "--audience", "public"]) == 0
+    public = next((tmp_path / "q").glob("*.html")).read_text(encoding="utf-8")
+    assert "已约谈经办人" not in public and runs["target"] not in public
+    with pytest.raises(SystemExit):  # --audience is required
+        main(["pack", runs["target"], "--run", str(run2), "--out", str(tmp_path / "r")])
