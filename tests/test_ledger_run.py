@@ -134,12 +134,13 @@ def test_longer_period_keeps_decision(runs):
     target = items[items["finding_id"] == runs["target"]].iloc[0]
     assert target["status"] == "核实中"
     # the longer run's finding on the same rule, subject and subsidy is that item, not a new one
+    subsidy = "" if pd.isna(target["subsidy"]) else target["subsidy"]
     same = items[(items["rule_id"] == target["rule_id"]) & (items["subject_id"] == target["subject_id"])
-                 & (items["subsidy"].fillna("") == (target["subsidy"] or ""))]
+                 & (items["subsidy"].fillna("") == subsidy)]
     assert len(same) == 1
     f4 = pd.read_csv(runs["base"] / "run4" / "findings.csv", dtype=str, encoding="utf-8-sig")
     mine = f4[(f4["rule_id"] == target["rule_id"]) & (f4["subject_id"] == target["subject_id"])
-              & (f4["subsidy"].fillna("") == (target["subsidy"] or ""))]
+              & (f4["subsidy"].fillna("") == subsidy)]
     assert len(mine) >= 1
     assert statuses(runs["ledger"], mine["finding_id"]).tolist() == ["核实中"] * len(mine)
     c4 = runs["m4"]["ledger"]["counts"]

@@ -115,6 +115,8 @@ def cmd_run(args) -> int:
     _out(f"运行编号：{m['run_id']}")
     _out(f"疑点合计：{m['findings']['total']} 条 → {out / 'findings.xlsx'}")
     _out(f"全区汇总报告：{out / 'district_summary.html'}")
+    if m.get("ledger", {}).get("path"):
+        _out(f"问题台账：{m['ledger']['path']}" + ("（公开版只读）" if m["ledger"].get("readonly") else ""))
     for t in m.get("townships", []):
         mark = "完成" if t["status"] == "ok" else "失败"
         _out(f"  [{mark}] {t['township']}：{out / t['folder'] / 'review.html'}")

@@ -222,7 +222,7 @@ class RunParameters:
     max_period_months: int = 0
     notebook_time_limit_s: float = 0.0
     cell_timeout_s: float = 0.0
-    ledger: Path = Path()
+    ledger: Path | None = None
 
     @property
     def period_text(self) -> str:
@@ -251,7 +251,8 @@ class RunParameters:
                 "few_reported_threshold": self.few_reported_threshold,
                 "max_period_months": self.max_period_months,
                 "notebook_time_limit_s": self.notebook_time_limit_s,
-                "cell_timeout_s": self.cell_timeout_s, "ledger": str(self.ledger)}
+                "cell_timeout_s": self.cell_timeout_s,
+                "ledger": str(self.ledger) if self.ledger else None}
 
     @classmethod
     def load(cls, data: str | Path, out: str | Path, period: str | None = None,

@@ -22,6 +22,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -184,12 +185,13 @@ def ledger_stage(state: RunState) -> None:
     ``manifest["ledger"]``: ``path`` (absolute), ``readonly``, ``created``, ``counts``.
     A run id already in the ledger (``--resume`` after a crash) is not upserted twice.
     """
+    from ..analysis.parameters import default_ledger
     from ..intake import load_intake
     from ..ledger import open_ledger, upsert_run
     from ..ledger.manual import import_submissions
 
     p, m = state.params, state.manifest
-    path = p.ledger.resolve()
+    path = Path(p.ledger or default_ledger()).resolve()
     if p.audience == "public":
         m["ledger"] = {"path": str(path), "readonly": True, "created": False, "exists": path.is_file(),
                        "counts": {}}
