@@ -25,7 +25,7 @@ demo: $(STAMP)
 	  rm -rf "$(DEMO_DATA)" "$(DEMO_DATA)_truth"; \
 	  $(PY) -m onecard.cli synth --out "$(DEMO_DATA)" --seed $(SEED) --scale $(SCALE); \
 	else echo "演示数据已存在：$(DEMO_DATA)"; fi
-	$(PY) -m onecard.cli run --data "$(DEMO_DATA)" --out "$(RUN)" --workers 2
+	$(PY) -m onecard.cli run --data "$(DEMO_DATA)" --out "$(RUN)" --workers 2 --ledger outputs/demo/ledger.sqlite
 	$(PY) -m onecard.cli score --findings "$(RUN)/findings.csv" --truth "$(DEMO_DATA)_truth"
 	@echo "报告位置：$(RUN)（各街道目录下的 review.html / review.pdf，及 district_summary.html）"
 

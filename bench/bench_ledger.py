@@ -8,8 +8,9 @@ Usage::
 Each step runs in a fresh child process on a fresh temporary ledger; wall time
 and the child's peak RSS (MB) are printed as JSON lines. Steps: first upsert
 (all new, with 3 payout rows per finding), re-upsert of the same findings (all
-seen again), a second run with 1 % changed evidence, and the monthly export
-(all 17 townships' 问题清单).
+seen again), a second run with 1 % changed evidence, the reads a run's reports
+make (every finding's status, the since-last-run section, per-township counts),
+and the monthly export (all 17 townships' 问题清单).
 """
 
 from __future__ import annotations
@@ -75,6 +76,15 @@ def step(name: str, path: str, n: int) -> dict:
         f, rows = synthetic(n, changed=0.01)
         t0 = time.perf_counter()
         result = upsert_run(led, f, run_id="r3", finding_rows=rows, **kw)
+    elif name == "report_reads":  # what a run's reports read: statuses, since-last-run, per township
+        from onecard.ledger.runview import since_last_run, statuses, township_counts
+        f, _ = synthetic(n, changed=0.01)
+        led.close()
+        t0 = time.perf_counter()
+        st = statuses(path, f["finding_id"])
+        since = since_last_run(path, "r3")
+        towns = township_counts(path, TOWNS)
+        result = {"statuses": int(len(st)), "since": since["counts"], "townships": int(len(towns))}
     elif name == "export_month":
         out = Path(path).parent
         result = {"file_mb": round(export_report(led, out, month=time.strftime("%Y-%m")).stat().st_size / 1e6, 2)}
@@ -90,7 +100,7 @@ def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv else 20_000
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "ledger.sqlite")
-        for name in ("upsert_new", "upsert_same", "upsert_1pct_changed", "export_month"):
+        for name in ("upsert_new", "upsert_same", "upsert_1pct_changed", "report_reads", "export_month"):
             out = subprocess.run([sys.executable, __file__, "--child", name, path, str(n)],
                                  capture_output=True, text=True, check=True)
             print(out.stdout.strip())

@@ -22,6 +22,7 @@ def run(argv):
 @pytest.fixture
 def where(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ONECARD_LEDGER", raising=False)  # conftest points it at a temp file
     return tmp_path
 
 

@@ -121,7 +121,7 @@ def test_public_run_exit_3_lists_unreadable_inputs(public_run):
     m = json.loads((public_run["out"] / "manifest.json").read_text(encoding="utf-8"))
     assert {"空文件.xlsx", "加密.xlsx"} <= {u["file"] for u in m["unreadable"]}
     assert m["status"] == "finished" and m["failed"] == []
-    assert m["stages"] == ["intake", "analysis", "townships", "district_summary"]
+    assert m["stages"] == ["intake", "analysis", "ledger", "townships", "district_summary"]
     assert m["folders"] == {"run": str(public_run["out"].resolve()),
                             "work": str(public_run["work"].resolve())}
     assert m["parameters"]["audience"] == "public" and m["parameters"]["period"] == "2020-01:2021-12"
@@ -181,7 +181,7 @@ def test_kill9_during_townships_then_resume(district, tmp_path):
 
     m = read_manifest(out)
     assert m["status"] == "interrupted"
-    assert m["stages"] == ["intake", "analysis"]
+    assert m["stages"] == ["intake", "analysis", "ledger"]
     assert {t["status"] for t in m["townships"]} <= {"pending", "running"}
     findings_before = (out / "findings.csv").read_bytes()
     analysis_before = pd.read_parquet(out / "analysis" / "findings.parquet")
@@ -196,8 +196,9 @@ def test_kill9_during_townships_then_resume(district, tmp_path):
     after = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert after["run_id"] == m["run_id"] and after["status"] == "finished"
     assert [t["status"] for t in after["townships"]] == ["ok", "ok"]
-    assert after["stages"] == ["intake", "analysis", "townships", "district_summary"]
+    assert after["stages"] == ["intake", "analysis", "ledger", "townships", "district_summary"]
     assert len(after["resumed"]) == 1
+    assert after["ledger"] == m["ledger"]  # the ledger stage is not run (nor upserted) twice
     assert (out / "findings.csv").read_bytes() == findings_before
     pd.testing.assert_frame_equal(pd.read_parquet(out / "analysis" / "findings.parquet"),
                                   analysis_before)

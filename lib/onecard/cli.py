@@ -103,7 +103,8 @@ def _run_parameters(args, cls):
         raise ParameterError("onecard run 需要 --data 和 --out（续跑已有的运行目录用 --resume 运行目录）。")
     return cls.load(data=args.data, out=args.out, period=args.period, policy=args.policy,
                     rules=args.rules, townships_file=args.townships_file, townships=args.township,
-                    workers=args.workers, audience=args.audience, work=args.work)
+                    workers=args.workers, audience=args.audience, work=args.work,
+                    ledger=args.ledger)
 
 
 def cmd_run(args) -> int:
@@ -122,6 +123,8 @@ def cmd_run(args) -> int:
     _out(f"运行编号：{m['run_id']}")
     _out(f"疑点合计：{m['findings']['total']} 条 → {out / 'findings.xlsx'}")
     _out(f"全区汇总报告：{out / 'district_summary.html'}")
+    if m.get("ledger", {}).get("path"):
+        _out(f"问题台账：{m['ledger']['path']}" + ("（公开版只读）" if m["ledger"].get("readonly") else ""))
     for t in m.get("townships", []):
         mark = "完成" if t["status"] == "ok" else "失败"
         _out(f"  [{mark}] {t['township']}：{out / t['folder'] / 'review.html'}")
@@ -137,6 +140,26 @@ def cmd_run(args) -> int:
              f"{m['timings'].get('total', 0):.0f} 秒。")
         return EXIT_UNREADABLE
     _out(f"全部完成，用时 {m['timings'].get('total', 0):.0f} 秒。")
+    return 0
+
+
+def cmd_pack(args) -> int:
+    """``onecard pack ID --run RUNDIR --out DIR --audience …``: one finding's or ring's evidence pack,
+    with its ledger history (ledger from ``--ledger``, else the run manifest's ``ledger.path``)."""
+    from .ledger.runview import item_history
+    from .policy import load_policy
+    from .report.pack import build_pack
+    from .views.review import load_run
+
+    run = load_run(args.run)
+    ledger = args.ledger or (run.manifest.get("ledger") or {}).get("path")
+    history = item_history(ledger, args.id) if args.audience == "internal" else None
+    policy_file = (run.manifest.get("parameters") or {}).get("policy")
+    policy = load_policy(policy_file) if policy_file and Path(policy_file).is_file() else None
+    number = run.publisher.number(args.id) if args.audience == "public" else None
+    paths = build_pack(run, args.id, args.out, args.audience, policy=policy, history=history,
+                       public_number=number)
+    _out(f"证据材料：{paths['html']}、{paths['pdf']}（引用源数据 {paths['rows']} 行）")
     return 0
 
 
@@ -288,10 +311,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rules", help="规则参数文件（默认 parameters/rules.yaml）")
     s.add_argument("--townships-file", help="街道参数文件（默认 parameters/townships/caidian.yaml，含自查上报问题数）")
     s.add_argument("--workers", type=int, help="并行执行的笔记本数（默认见 parameters/run.yaml）")
+    s.add_argument("--ledger", help="问题台账文件（默认当前目录下 outputs/ledger.sqlite；"
+                                    "公开版只读取状态、不写入）")
     s.add_argument("--audience", choices=["internal", "public"],
                    help="internal 内部核查版；public 公开版（脱敏）（默认见 parameters/run.yaml）")
     s.add_argument("--quiet", action="store_true", help="不显示进度条")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("pack", help="生成一条疑点或一个关系圈的证据材料（HTML/PDF）")
+    s.add_argument("id", help="疑点编号（finding_id）或关系圈编号（R 开头）")
+    s.add_argument("--run", required=True, help="运行目录")
+    s.add_argument("--out", required=True, help="输出目录")
+    s.add_argument("--audience", required=True, choices=["internal", "public"],
+                   help="internal 内部核查版（含身份信息与台账记录）；public 公开版（脱敏）")
+    s.add_argument("--ledger", help="问题台账文件（默认取运行目录 manifest.json 中记录的台账）")
+    s.set_defaults(func=cmd_pack)
 
     s = sub.add_parser("score", help="用演示数据的答案评估疑点的查全率和查准率")
     s.add_argument("--findings", required=True, help="findings.csv")

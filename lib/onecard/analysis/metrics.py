@@ -103,3 +103,34 @@ def township_metrics(ctx, findings: pd.DataFrame) -> pd.DataFrame:
     low = (basis <= q).fillna(False).astype(bool) if pd.notna(q) else False
     out["抽查重点"] = out["零报送"] | low
     return out.reset_index()[METRIC_COLUMNS]
+
+
+def apply_submissions(metrics: pd.DataFrame, submissions: pd.DataFrame) -> pd.DataFrame:
+    """Replace the self-report columns of :func:`township_metrics` with the ledger's
+    township submissions (issue 11: 零报送 differs from 未报送).
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        :data:`METRIC_COLUMNS`.
+    submissions : DataFrame
+        ``township, reported_count`` (Int64, missing = 未报送), ``status`` (已报送 /
+        少报送 / 零报送 / 未报送), ``spot_check_target`` (bool), as
+        ``onecard.ledger.submission_status`` returns (``few_reported_threshold`` applied).
+
+    Returns
+    -------
+    DataFrame
+        ``metrics`` with 自查上报问题数 = reported_count, 零报送 = status 零报送, 抽查重点 =
+        spot_check_target, and a 报送情况 column after 自查上报问题数; townships the
+        submissions do not list keep blank counts and are 未报送 spot-check targets.
+    """
+    s = submissions.set_index("township")
+    town = metrics["街道（乡镇）"]
+    out = metrics.copy()
+    out["自查上报问题数"] = town.map(s["reported_count"]).astype("Int64")
+    status = town.map(s["status"]).fillna("未报送")
+    out["零报送"] = (status == "零报送").to_numpy(bool)
+    out["抽查重点"] = town.map(s["spot_check_target"]).fillna(True).astype(bool).to_numpy()
+    out.insert(out.columns.get_loc("自查上报问题数") + 1, "报送情况", status.to_numpy())
+    return out

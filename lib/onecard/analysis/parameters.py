@@ -30,7 +30,7 @@ from ..core.errors import ParameterError, WorkbenchError
 from ..core.resources import parameter_path, read_yaml_mapping
 
 __all__ = ["RunParameters", "parse_period", "run_defaults", "RUN_YAML", "AUDIENCES",
-           "EARLIEST_MONTH", "check_out_folder"]
+           "EARLIEST_MONTH", "check_out_folder", "DEFAULT_LEDGER", "default_ledger"]
 
 #: The run defaults file, relative to the parameters folder.
 RUN_YAML = "run.yaml"
@@ -39,6 +39,16 @@ AUDIENCES = ("internal", "public")
 EARLIEST_MONTH = pd.Period("2000-01", freq="M")
 _RUN_KEYS = {"period": str, "max_period_months": int, "workers": int, "audience": str,
              "notebook_time_limit_minutes": (int, float), "cell_timeout_seconds": (int, float)}
+#: The district's ledger file, relative to the folder ``onecard`` runs in (issue 11);
+#: the environment variable ``ONECARD_LEDGER`` overrides it (the tests point it at a
+#: temporary file so that no test ever writes a district ledger).
+DEFAULT_LEDGER = Path("outputs") / "ledger.sqlite"
+
+
+def default_ledger() -> Path:
+    """The ledger used when no ``--ledger`` is given: ``$ONECARD_LEDGER`` or :data:`DEFAULT_LEDGER`."""
+    return Path(os.environ.get("ONECARD_LEDGER") or DEFAULT_LEDGER)
+
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
 
@@ -188,6 +198,9 @@ class RunParameters:
     max_period_months : int
     notebook_time_limit_s, cell_timeout_s : float
         Wall-clock limit of one notebook, and of one cell (seconds).
+    ledger : Path
+        The problem ledger (问题台账, SQLite), absolute; default ``outputs/ledger.sqlite``
+        under the folder ``onecard`` runs in (:data:`DEFAULT_LEDGER`).
     """
 
     data: Path
@@ -209,6 +222,7 @@ class RunParameters:
     max_period_months: int = 0
     notebook_time_limit_s: float = 0.0
     cell_timeout_s: float = 0.0
+    ledger: Path | None = None
 
     @property
     def period_text(self) -> str:
@@ -237,7 +251,8 @@ class RunParameters:
                 "few_reported_threshold": self.few_reported_threshold,
                 "max_period_months": self.max_period_months,
                 "notebook_time_limit_s": self.notebook_time_limit_s,
-                "cell_timeout_s": self.cell_timeout_s}
+                "cell_timeout_s": self.cell_timeout_s,
+                "ledger": str(self.ledger) if self.ledger else None}
 
     @classmethod
     def load(cls, data: str | Path, out: str | Path, period: str | None = None,
@@ -245,7 +260,8 @@ class RunParameters:
              townships_file: str | Path | None = None, graph: str | Path | None = None,
              townships: list[str] | None = None, workers: int | None = None,
              audience: str | None = None, work: str | Path | None = None,
-             run_file: str | Path | None = None) -> "RunParameters":
+             run_file: str | Path | None = None,
+             ledger: str | Path | None = None) -> "RunParameters":
         """Read and validate every parameter of a run; writes nothing.
 
         ``None`` means the default of the parameters files (office folder, else packaged).
@@ -320,7 +336,8 @@ class RunParameters:
                    townships=tuple(selected), workers=workers, audience=audience,
                    max_period_months=int(max_months),
                    notebook_time_limit_s=float(defaults["notebook_time_limit_minutes"]) * 60,
-                   cell_timeout_s=float(defaults["cell_timeout_seconds"]))
+                   cell_timeout_s=float(defaults["cell_timeout_seconds"]),
+                   ledger=Path(ledger or default_ledger()).resolve())
 
     @classmethod
     def from_record(cls, record: dict) -> "RunParameters":
@@ -335,4 +352,5 @@ class RunParameters:
                         policy=record["policy"], rules=record["rules"],
                         townships_file=record["townships_file"], graph=record.get("graph"),
                         townships=record.get("townships") or None, workers=record["workers"],
-                        audience=record["audience"], work=record.get("work") or record["out"])
+                        audience=record["audience"], work=record.get("work") or record["out"],
+                        ledger=record.get("ledger"))

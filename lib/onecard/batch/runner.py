@@ -72,7 +72,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
         workers: int | None = None, audience: str | None = None,
         rules_path: str | Path | None = None, progress: bool = True,
         townships_path: str | Path | None = None, say=None, work: str | Path | None = None,
-        graph_path: str | Path | None = None) -> RunResult:
+        graph_path: str | Path | None = None, ledger: str | Path | None = None) -> RunResult:
     """Run the district review end to end (see module docstring for the folders).
 
     Parameters
@@ -97,6 +97,9 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
         Working folder (intake, analysis, executed notebooks); see module docstring.
     say : callable, optional
         Receives one Chinese line per stage (the CLI prints them).
+    ledger : path, optional
+        The problem ledger (default ``outputs/ledger.sqlite`` under the current folder,
+        or ``$ONECARD_LEDGER``); a public run only reads it.
 
     Raises
     ------
@@ -107,7 +110,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     params = RunParameters.load(data=data, out=out, period=period, policy=policy_path,
                                 rules=rules_path, townships_file=townships_path,
                                 graph=graph_path, townships=township_names, workers=workers,
-                                audience=audience, work=work)
+                                audience=audience, work=work, ledger=ledger)
     return run_parameters(params, say=say, progress=progress)
 
 

@@ -1,4 +1,4 @@
-"""The stages of a run, in order: intake, analysis, township reports, summary.
+"""The stages of a run, in order: intake, analysis, ledger, township reports, summary.
 
 A stage is a name, the Chinese line the console shows, and a function of the
 :class:`RunState`. :data:`STAGES` is the list the runner walks; the manifest
@@ -15,12 +15,14 @@ Where things go (``RunParameters.out`` / ``.work``)::
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -160,6 +162,83 @@ def analysis_stage(state: RunState) -> None:
     state.analysis = result
 
 
+def _delivered(payouts: pd.DataFrame | None, period) -> tuple[list[str], tuple[str, str] | None]:
+    """Townships the delivery has payouts for, and the part of the review period its
+    payouts cover (``None`` when none): only these may set "本次未再发现"."""
+    if payouts is None or payouts.empty or "township" not in payouts or "period" not in payouts:
+        return [], None
+    months = pd.PeriodIndex(payouts["period"].dropna().astype(str), freq="M")
+    if not len(months):
+        return [], None
+    start, end = max(period[0], months.min()), min(period[1], months.max())
+    if start > end:
+        return [], None
+    return sorted(set(payouts["township"].dropna().astype(str))), (str(start), str(end))
+
+
+def ledger_stage(state: RunState) -> None:
+    """Bring the run's findings into the problem ledger (问题台账, issue 11).
+
+    Internal run: upsert the findings (source rows from ``analysis/finding_rows.parquet``,
+    households from the roster), import the townships file's self-reported counts as
+    the period's last month's submissions. Public run: the ledger is only read, later,
+    by the reports (a missing ledger is fine: every finding is 待核实). Records
+    ``manifest["ledger"]``: ``path`` (absolute), ``readonly``, ``created``, ``counts``.
+    A run id already in the ledger (``--resume`` after a crash) is not upserted twice.
+    """
+    from ..analysis.parameters import default_ledger
+    from ..intake import load_intake
+    from ..ledger import open_ledger, upsert_run
+    from ..ledger.manual import import_submissions
+
+    p, m = state.params, state.manifest
+    path = Path(p.ledger or default_ledger()).resolve()
+    if p.audience == "public":
+        m["ledger"] = {"path": str(path), "readonly": True, "created": False, "exists": path.is_file(),
+                       "counts": {}}
+        if not path.is_file():
+            state.say(f"公开版运行：未找到问题台账 {path}，各疑点状态按“待核实”显示（公开版不写台账）。")
+        return
+    result = state.analysis
+    if result is None:
+        from ..analysis.district import load_analysis
+        result = state.analysis = load_analysis(p.work / "analysis", with_network=False)
+    tables = (state.intake if state.intake is not None else load_intake(p.work / "intake")).tables
+    ledger = open_ledger(path)
+    try:
+        if ledger.created:
+            state.say(f"新建问题台账：{path}")
+        done = ledger.con.execute("SELECT counts FROM runs WHERE run_id = ?", (state.run_id,)).fetchone()
+        if done:
+            counts = json.loads(done[0])
+            logger.info("run %s already in ledger %s; not upserted again", state.run_id, path)
+        else:
+            towns, covered = _delivered(tables.get("payouts"), p.period)
+            rows_path = p.work / "analysis" / "finding_rows.parquet"
+            roster = tables.get("roster")
+            households = None
+            if roster is not None and {"person_id", "household_id"} <= set(roster.columns):
+                hh = roster.dropna(subset=["person_id", "household_id"]).drop_duplicates("person_id")
+                households = pd.Series(hh["household_id"].astype(str).to_numpy(), index=hh["person_id"].astype(str))
+            counts = upsert_run(ledger, result.findings, run_id=state.run_id,
+                                period=covered or (str(p.period[0]), str(p.period[1])),
+                                rule_status=result.rule_status, townships_with_data=towns if covered else [],
+                                finding_rows=pd.read_parquet(rows_path) if rows_path.exists() else None,
+                                households=households)
+        imported = 0
+        reports = p.township_table
+        if "self_reported" in reports and reports["self_reported"].notna().any():
+            imported = import_submissions(ledger, reports, str(p.period[1]),
+                                          by=f"街道参数文件 {p.townships_path.name}")
+    finally:
+        ledger.close()
+    m["ledger"] = {"path": str(path), "readonly": False, "created": bool(ledger.created),
+                   "counts": counts, "submissions_imported": imported}
+    state.say("问题台账：新发现 {new} 条，再次发现 {seen_again} 条，本次未再发现 {not_found_again} 条".format(**counts)
+              + (f"，证据变化 {counts['evidence_changed']} 条" if counts.get("evidence_changed") else "")
+              + (f"，不属实后证据变化重新待核实 {counts['reopened']} 条" if counts.get("reopened") else "") + "。")
+
+
 def townships_stage(state: RunState) -> None:
     from tqdm.auto import tqdm
 
@@ -223,6 +302,7 @@ def townships_with_data(tables: dict, findings: pd.DataFrame) -> list[str]:
 STAGES: list[Stage] = [
     Stage("intake", "读入数据（识别表、映射表头、隔离问题行）…", intake_stage),
     Stage("analysis", "全区分析（逐人逐月对账、规则、关系网络）…", analysis_stage),
+    Stage("ledger", "问题台账（登记疑点、读取核实状态）…", ledger_stage),
     Stage("townships", "街道(乡镇)核查报告…", townships_stage),
     Stage("district_summary", "生成全区汇总…", summary_stage),
 ]

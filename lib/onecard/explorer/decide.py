@@ -106,17 +106,11 @@ def current(ledger_path, finding_id: str) -> dict | None:
 
 def statuses(ledger_path, finding_ids: pd.Series) -> pd.Series:
     """Ledger status per finding id (``待核实`` when the finding is not in the ledger)."""
-    out = pd.Series(PENDING, index=finding_ids.index, dtype="string")
-    if not ledger_path or not Path(ledger_path).exists() or _ledger() is None:
-        return out
-    led = _open(ledger_path, readonly=True)
-    try:
-        st = led.frame("SELECT a.finding_id, i.status FROM aliases a JOIN items i ON i.item_id = a.item_id "
-                       "UNION SELECT finding_id, status FROM items")
-    finally:
-        led.close()
-    st = st.drop_duplicates("finding_id").set_index("finding_id")["status"]
-    return finding_ids.map(st).fillna(PENDING).astype("string")
+    if _ledger() is None:
+        return pd.Series(PENDING, index=finding_ids.index, dtype="string")
+    from ..ledger.runview import statuses as ledger_statuses
+
+    return ledger_statuses(ledger_path, finding_ids)
 
 
 def _ensure_items(led, upsert, findings: pd.DataFrame, finding_rows: pd.DataFrame | None,
@@ -193,13 +187,11 @@ def history(ledger_path, finding_id: str, raw: bool = False) -> pd.DataFrame:
     (``时间, 处理人, 原状态, 新状态, 说明, 填写内容``), or the machine names
     (``at, by, from_status, to_status, note, fields``) with ``raw``; empty when absent."""
     empty = pd.DataFrame(columns=list(HISTORY_COLUMNS_ZH if raw else HISTORY_COLUMNS_ZH.values()))
-    item = current(ledger_path, finding_id)
-    if item is None:
+    if not ledger_path or _ledger() is None:
         return empty
-    led = _open(ledger_path, readonly=True)
-    try:
-        h = led.frame("SELECT at, by, from_status, to_status, note, fields FROM history "
-                      "WHERE item_id = ? ORDER BY history_id", (int(item["item_id"]),))
-    finally:
-        led.close()
+    from ..ledger.runview import item_history
+
+    h = item_history(ledger_path, finding_id)
+    if h is None:
+        return empty
     return h if raw else h.rename(columns=HISTORY_COLUMNS_ZH).fillna("")

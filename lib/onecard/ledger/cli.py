@@ -200,7 +200,7 @@ def add_ledger_commands(subparsers) -> None:
 
     def cmd(name, help_text, func):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--ledger", default=str(DEFAULT_PATH), help=f"台账文件（默认 {DEFAULT_PATH}，相对当前目录）")
+        p.add_argument("--ledger", default=None, help=f"台账文件（默认 {DEFAULT_PATH}，相对当前目录；环境变量 ONECARD_LEDGER 可改默认）")
         p.set_defaults(func=func)
         return p
 

@@ -29,7 +29,7 @@ import pandas as pd
 from ..core.errors import WorkbenchError
 from ..core.log import logger
 
-DEFAULT_PATH = Path("outputs") / "ledger.sqlite"
+from ..analysis.parameters import DEFAULT_LEDGER as DEFAULT_PATH, default_ledger  # noqa: E402  (one default)
 BUSY_TIMEOUT_MS = 60_000
 
 
@@ -260,4 +260,4 @@ def _statements(sql: str) -> list[str]:
 def open_ledger(path: str | Path | None = None, *, readonly: bool = False) -> Ledger:
     """Open (or create) the ledger at ``path`` (default ``outputs/ledger.sqlite``
     relative to the current folder). See :class:`Ledger`."""
-    return Ledger(path or DEFAULT_PATH, readonly=readonly)
+    return Ledger(path or default_ledger(), readonly=readonly)

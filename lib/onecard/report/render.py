@@ -27,6 +27,7 @@ from .charts import findings_by_rule_chart, monthly_payments_chart, to_data_uri,
 from .excel import write_csv, write_xlsx
 from ..core.fonts import css_font_face
 from ..core.mask import Publisher
+from ..ledger.runview import SINCE_LABELS
 
 TEMPLATES = template_dir()
 AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（姓名、身份证号、账号、电话已脱敏，疑点以公开编号标识）"}
@@ -117,6 +118,11 @@ def findings_rows(findings: pd.DataFrame, audience: str, limit: int,
     return shown.astype(object).where(shown.notna(), None).to_dict("records")
 
 
+def _since_rows(since: dict) -> dict:
+    """The since-last-run dict with its lists as template rows."""
+    return {**since, "lists": {k: _rows(v) for k, v in since["lists"].items()}}
+
+
 def _rows(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
@@ -146,7 +152,7 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    findings = review.findings_for(run, township)
+    findings = review.findings_with_status(run, township)
     by_rule = review.findings_by_rule(run, township)
     overview = review.township_overview(run, township)
     rings = review.rings_for(run, township)
@@ -173,6 +179,7 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
         "damaged": _rows(run.shown(review.damaged_rows(run), audience)),
         "not_checked": review.not_checked(run).to_dict("records"),
         "parameters": _parameters_zh(parameters or {}),
+        "since": _since_rows(review.since_last_run(run, township)), "since_labels": SINCE_LABELS,
     }
     html = render_html("township_review.html.j2", context)
     paths = {"html": out_dir / "review.html", "pdf": out_dir / "review.pdf"}
@@ -254,7 +261,11 @@ def render_district_summary(run, out_dir: Path, parameters: dict | None = None,
         "not_checked": review.not_checked(run).to_dict("records"),
         "townships": (run.manifest or {}).get("townships", []),
         "parameters": _parameters_zh(parameters or {}),
+        "audience": audience, "since": _since_rows(review.since_last_run(run)), "since_labels": SINCE_LABELS,
     }
+    ledger_table = review.ledger_by_township(run)
+    context.update(ledger_columns=list(ledger_table.columns) if len(ledger_table) else [],
+                   ledger_rows=_rows(ledger_table))
     html = render_html("district_summary.html.j2", context)
     paths = {"html": out_dir / "district_summary.html", "pdf": out_dir / "district_summary.pdf"}
     paths["html"].write_text(html, encoding="utf-8")

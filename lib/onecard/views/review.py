@@ -344,13 +344,71 @@ def damaged_rows(run: Run) -> pd.DataFrame:
                          "原因": q["reason"].map(REASON_ZH), "原始值": q["detail"]}).reset_index(drop=True)
 
 
+def ledger_path(run: Run) -> Path | None:
+    """The run's problem ledger (manifest ``ledger.path``), or None when the run recorded none."""
+    path = (run.manifest or {}).get("ledger", {}).get("path")
+    return Path(path) if path else None
+
+
+def findings_with_status(run: Run, township: str | None = None) -> pd.DataFrame:
+    """:func:`findings_for` plus ``status``: each finding's ledger status (待核实 without a ledger)."""
+    from ..ledger.runview import statuses
+
+    f = findings_for(run, township)
+    return f.assign(status=statuses(ledger_path(run), f["finding_id"]))
+
+
+def since_last_run(run: Run, township: str | None = None) -> dict:
+    """New / still open / closed / no longer found since the previous run, from the ledger
+    (``onecard.ledger.runview.since_last_run``); ``in_ledger`` False when this run is not in it."""
+    from ..ledger.runview import since_last_run as since
+
+    return since(ledger_path(run), (run.manifest or {}).get("run_id") or run.analysis.meta.get("run_id", ""),
+                 township)
+
+
+def ledger_by_township(run: Run) -> pd.DataFrame:
+    """Per township 疑点（待核实/核实中）, 问题（属实起的问题）, 已销号, 本次未再发现, Chinese headers;
+    empty without a ledger."""
+    from ..ledger.runview import township_counts
+
+    names = [t["township"] for t in (run.manifest or {}).get("townships", [])] or None
+    t = township_counts(ledger_path(run), names)
+    return t.rename(columns={"township": "街道（乡镇）", "suspects": "疑点（待核实/核实中）",
+                             "problems": "问题（属实及以后）", "closed": "已整改销号/移交办结",
+                             "not_found": "本次未再发现（待核实/核实中）"})
+
+
+def submissions_for(run: Run) -> pd.DataFrame | None:
+    """The ledger's township submissions for the run period (cumulative to its last month,
+    ``few_reported_threshold`` of the run), or None without a ledger or without any submission."""
+    from ..ledger.manual import submission_status
+    from ..ledger.runview import reading_ledger
+
+    m = run.analysis.metrics
+    end = (run.period or ("", ""))[1]
+    if m is None or m.empty or not end:
+        return None
+    threshold = int((run.manifest or {}).get("parameters", {}).get("few_reported_threshold", 1))
+    with reading_ledger(ledger_path(run)) as led:
+        if led is None or not led.con.execute("SELECT 1 FROM submissions LIMIT 1").fetchone():
+            return None
+        return submission_status(led, str(end)[:7], m["街道（乡镇）"].tolist(),
+                                 few_reported_threshold=threshold, cumulative=True)
+
+
 def metrics_display(run: Run) -> pd.DataFrame:
     """Township metrics formatted for reading: rates as percentages, money in yuan,
-    yes/no columns as 是/空. Empty when the metrics stage did not run."""
+    yes/no columns as 是/空. Empty when the metrics stage did not run. When the run's
+    ledger holds township submissions, 自查上报问题数/零报送/抽查重点 come from them
+    (with 报送情况: 已报送 / 少报送 / 零报送 / 未报送)."""
+    from ..analysis.metrics import apply_submissions
+
     m = run.analysis.metrics
     if m is None or m.empty:
         return pd.DataFrame()
-    out = m.copy()
+    subs = submissions_for(run)
+    out = apply_submissions(m, subs) if subs is not None else m.copy()
     if "享受率" in out:
         out["享受率"] = out["享受率"].map(lambda v: "" if pd.isna(v) else f"{100 * float(v):.1f}%")
     if "疑点金额（分）" in out:
