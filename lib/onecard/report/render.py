@@ -18,26 +18,21 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..core.findings import FINDINGS_COLUMNS, yuan
+from ..core.labels import FINDING_COLUMNS_ZH, SEVERITY_ZH, SUBJECT_TYPE_ZH
 from ..core.log import logger
 from ..core.resources import template_dir
 from ..core.tables import TABLE_LABELS
 from .charts import findings_by_rule_chart, monthly_payments_chart, to_data_uri, townships_chart
-from .excel import write_csv, write_xlsx
+from .excel import write_csv
+from .findings_xlsx import rule_titles, write_findings_xlsx
 from ..core.fonts import css_font_face
 from ..core.mask import mask_frame
 
 TEMPLATES = template_dir()
 AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（身份证号、账号、电话已脱敏）"}
 
-#: Chinese headers of the findings columns (exports keep the canonical names;
-#: reports show these).
-FINDINGS_HEADERS_ZH = {
-    "finding_id": "疑点编号", "rule_id": "规则编号", "clause": "条款", "severity": "风险等级",
-    "township": "街道(乡镇)", "village": "村(社区)", "subject_type": "对象类型",
-    "subject_id": "对象", "related_ids": "关联对象", "name": "姓名", "subsidy": "补贴项目",
-    "period_start": "起始年月", "period_end": "终止年月", "months": "月数",
-    "amount_fen": "涉及金额(分)", "evidence": "疑点说明", "run_id": "运行编号",
-}
+#: Chinese headers of the findings columns (one definition: ``core.labels``).
+FINDINGS_HEADERS_ZH = FINDING_COLUMNS_ZH
 
 
 def _env() -> Environment:
@@ -66,17 +61,22 @@ def write_pdf(html: str, path: Path) -> Path:
     return path
 
 
-def export_findings(findings: pd.DataFrame, folder: Path, audience: str = "internal") -> None:
-    """Write ``findings.csv`` (BOM) and ``findings.xlsx`` (text identifiers) into ``folder``."""
+def export_findings(findings: pd.DataFrame, folder: Path, audience: str = "internal", *,
+                    ledger=None) -> None:
+    """Write ``findings.csv`` (machine format: canonical columns, fen, BOM) and
+    ``findings.xlsx`` (for people: :mod:`onecard.report.findings_xlsx`) into ``folder``.
+
+    ``ledger`` (internal audience only) adds the fill-in sheet that
+    ``onecard ledger import`` reads back.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = findings[FINDINGS_COLUMNS]
     if audience == "public":
         out = mask_frame(out)
     write_csv(out, folder / "findings.csv")
-    notes = pd.DataFrame({"列名": list(FINDINGS_HEADERS_ZH),
-                          "含义": list(FINDINGS_HEADERS_ZH.values())})
-    write_xlsx({"疑点清单": out, "列说明": notes}, folder / "findings.xlsx")
+    write_findings_xlsx(out, folder / "findings.xlsx", titles=rule_titles(),
+                        ledger=ledger if audience == "internal" else None)
 
 
 def findings_rows(findings: pd.DataFrame, audience: str, limit: int) -> list[dict]:
