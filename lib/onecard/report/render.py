@@ -15,11 +15,10 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..core.findings import FINDINGS_COLUMNS, yuan
-from ..core.labels import FINDING_COLUMNS_ZH, SEVERITY_ZH, SUBJECT_TYPE_ZH
-from ..core.log import logger
+from ..core.labels import FINDING_COLUMNS_ZH, format_score
 from ..core.resources import template_dir
 from ..core.tables import TABLE_LABELS
 from .charts import findings_by_rule_chart, monthly_payments_chart, to_data_uri, townships_chart
@@ -36,7 +35,7 @@ FINDINGS_HEADERS_ZH = FINDING_COLUMNS_ZH
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2", "xml"]))
     env.filters["yuan"] = lambda fen: "" if fen is None or pd.isna(fen) else yuan(fen)
     env.filters["num"] = lambda v: f"{int(v):,}" if v is not None and not pd.isna(v) else ""
@@ -88,7 +87,8 @@ def findings_rows(findings: pd.DataFrame, audience: str, limit: int) -> list[dic
 
 
 def render_township_report(run, township: str, out_dir: Path, audience: str = "internal",
-                           max_rows: int = 200, parameters: dict | None = None) -> dict:
+                           max_rows: int = 200, parameters: dict | None = None,
+                           top_cases: int = 5) -> dict:
     """Write the township's ``review.html``, ``review.pdf``, ``findings.csv``, ``findings.xlsx``.
 
     Parameters
@@ -103,12 +103,18 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
         Findings listed in the report (all of them are in the exports).
     parameters : dict, optional
         The notebook parameters actually used, stamped into the report header.
+    top_cases : int
+        Persons whose timeline is drawn (top cases by severity, then money).
 
     Returns
     -------
     dict of output name -> Path
     """
     from ..views import review
+    from ..views.money import finding_rows
+    from ..views.quality import township_damaged_rows, township_quality
+    from ..views.run_ledger import open_run_ledger
+    from . import sections
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -119,29 +125,35 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     charts = [to_data_uri(findings_by_rule_chart(by_rule, f"{township}各类疑点数量")),
               to_data_uri(monthly_payments_chart(review.monthly_payments(run, township),
                                                  f"{township}各月成功发放金额（元）"))]
-    ring_figs = _ring_drawings(run, rings.head(3), audience)
-    for fig in ring_figs:
-        fig["members"] = review.ring_members_for(run, fig["ring_id"], audience).to_dict("records")
     graphs = review.export_township_graphs(run, township, out_dir / "graph", audience)
+    rings_shown = rings.head(20).assign(score=rings.head(20)["score"].map(format_score)) if not rings.empty else rings
     context = {
         "township": township, "audience": audience, "audience_label": AUDIENCES[audience],
-        "period": run.period, "run_id": run.analysis.meta.get("run_id", ""),
-        "policy": run.analysis.meta.get("policy", {}), "overview": overview,
+        "period": run.period, "run_id": run.analysis.meta.get("run_id", ""), "overview": overview,
         "by_rule": by_rule.to_dict("records"), "findings": findings_rows(findings, audience, max_rows),
         "titles": dict(zip(by_rule["rule_id"], by_rule["title_zh"])),
         "findings_total": len(findings), "max_rows": max_rows, "headers": FINDINGS_HEADERS_ZH,
-        "rings": rings.head(20).astype(object).where(rings.head(20).notna(), None).to_dict("records"),
-        "ring_figs": ring_figs, "charts": charts, "graph_files": len(graphs),
-        "quality_by_table": review.data_quality_by_table(run).to_dict("records"),
-        "damaged": review.damaged_rows(run).to_dict("records"),
+        "rings": rings_shown.astype(object).where(rings_shown.notna(), None).to_dict("records"),
+        "charts": charts, "graph_files": len(graphs),
+        "quality": township_quality(run, township).to_dict("records"),
+        "damaged": township_damaged_rows(run, township).to_dict("records"),
         "not_checked": review.not_checked(run).to_dict("records"),
         "parameters": _parameters_zh(parameters or {}),
+        **sections.labels_section(), **sections.policy_section(run), **sections.appendix_section(run),
+        **sections.money_section(run, township, rows=finding_rows(run)),
+        **sections.timeline_section(run, findings, audience, top_cases),
+        **sections.ring_section(run, township, audience),
     }
     html = render_html("township_review.html.j2", context)
     paths = {"html": out_dir / "review.html", "pdf": out_dir / "review.pdf"}
     paths["html"].write_text(html, encoding="utf-8")
     write_pdf(html, paths["pdf"])
-    export_findings(findings, out_dir, audience)
+    ledger = open_run_ledger(run.manifest) if audience == "internal" else None
+    try:
+        export_findings(findings, out_dir, audience, ledger=ledger)
+    finally:
+        if ledger is not None:
+            ledger.close()
     paths.update(csv=out_dir / "findings.csv", xlsx=out_dir / "findings.xlsx")
     if graphs:
         paths["graph"] = out_dir / "graph"
@@ -167,41 +179,45 @@ def _parameters_zh(parameters: dict) -> dict:
     return out
 
 
-def _ring_drawings(run, rings: pd.DataFrame, audience: str) -> list[dict]:
-    """PNG data URIs of the top rings (at most 50 nodes each), when the network is loaded."""
-    network = run.analysis.network
-    if rings.empty or network is None or not hasattr(network, "graph"):
-        return []
-    try:
-        from ..graph import draw_ring
-    except ImportError:
-        return []
-    out = []
-    for rid in rings["ring_id"]:
-        try:
-            fig = draw_ring(network, rid, audience=audience)
-        except Exception:  # a drawing must not stop the report
-            logger.exception("drawing ring %s failed", rid)
-            continue
-        out.append({"ring_id": rid, "uri": to_data_uri(fig)})
-    return out
+#: Metrics columns that add up ``amount_fen`` across rules (double counting): not shown.
+SUM_COLUMNS = ("疑点金额（元）", "疑点金额（分）", "每千名受益人疑点金额（元）")
 
 
-def render_district_summary(run, out_dir: Path, parameters: dict | None = None) -> dict:
-    """Write ``district_summary.html`` and ``.pdf`` into the run folder ``out_dir``."""
+def render_district_summary(run, out_dir: Path, parameters: dict | None = None,
+                            ledger_path: str | Path | None = None) -> dict:
+    """Write ``district_summary.html`` and ``.pdf`` into the run folder ``out_dir``.
+
+    The summary is a league table (townships ranked per 1,000 beneficiaries, money
+    in the three categories), the spot-check targets with reasons (from the ledger's
+    submissions when the run has a ledger — manifest ``ledger.path`` or
+    ``ledger_path`` — else the township parameters), the typical cases and top
+    rings; run details are in the appendix.
+    """
     from ..views import review
+    from ..views.money import finding_rows
+    from ..views.run_ledger import open_run_ledger
+    from . import sections
 
     out_dir = Path(out_dir)
     metrics = run.analysis.metrics
+    audience = ((run.manifest or {}).get("parameters") or {}).get("audience", "internal")
     by_rule = review.findings_by_rule(run)
     charts = [to_data_uri(findings_by_rule_chart(by_rule, "全区各类疑点数量"))]
     if not metrics.empty and "疑点数" in metrics.columns:
         charts.append(to_data_uri(townships_chart(metrics, "疑点数", "疑点数（条）",
                                                   "各街道(乡镇)疑点数量")))
     shown = review.metrics_display(run)
+    shown = shown.drop(columns=[c for c in SUM_COLUMNS if c in shown.columns])
+    ledger = open_run_ledger(run.manifest, ledger_path)
+    try:
+        league = sections.league_section(run, audience, ledger, rows=finding_rows(run))
+    finally:
+        if ledger is not None:
+            ledger.close()
     context = {
         "period": run.period, "run_id": run.analysis.meta.get("run_id", ""),
-        "policy": run.analysis.meta.get("policy", {}), "overview": review.township_overview(run),
+        "audience": audience, "audience_label": AUDIENCES.get(audience, ""),
+        "overview": review.township_overview(run),
         "by_rule": by_rule.to_dict("records"), "charts": charts,
         "metrics_columns": list(shown.columns),
         "metrics": shown.to_dict("records"),
@@ -210,6 +226,8 @@ def render_district_summary(run, out_dir: Path, parameters: dict | None = None) 
         "not_checked": review.not_checked(run).to_dict("records"),
         "townships": (run.manifest or {}).get("townships", []),
         "parameters": _parameters_zh(parameters or {}),
+        "titles": dict(zip(by_rule["rule_id"], by_rule["title_zh"])), "with_ledger": ledger is not None,
+        **sections.labels_section(), **sections.policy_section(run), **sections.appendix_section(run), **league,
     }
     html = render_html("district_summary.html.j2", context)
     paths = {"html": out_dir / "district_summary.html", "pdf": out_dir / "district_summary.pdf"}
