@@ -99,9 +99,12 @@ def test_league_table_ranks_per_1000_with_a_total_row(overlapping):
 
 def test_typical_cases_one_per_rule_family(overlapping):
     f, _ = overlapping
-    t = typical_cases(f)
+    t = typical_cases(f, families={})          # fallback: clause prefix
     assert t["family"].is_unique
     assert t.set_index("family").loc["3.1", "rule_id"] == "PAID_AFTER_DEATH"   # high, 70 元 beats 50 元
+    t = typical_cases(f)                       # catalogue modules
+    assert t["family"].is_unique and len(t) == 5      # stops, eligibility, network, payments, amounts
+    assert set(t["rule_id"]) >= {"PAID_AFTER_DEATH", "NOT_IN_ROSTER"}
 
 
 def test_score_formatter_is_one_decimal():

@@ -7,7 +7,7 @@
   (self-reported vs. found) — from the ledger's submissions when a ledger is
   given, else from the township parameters (``自查上报问题数`` in the metrics);
 - :func:`typical_cases`: the district's 典型问题, the top finding (severity, then
-  money) of each rule family (the first two levels of the clause, e.g. ``3.1``);
+  money) of each rule family (the catalogue module of the rule: 停发类, 金额类 …);
 - :func:`top_rings`: the best-scored rings.
 
 Money is integer fen in every frame; the templates show 元.
@@ -120,16 +120,30 @@ def spot_check_targets(league: pd.DataFrame, *, reported: pd.Series, threshold: 
     return out.sort_values(["findings", "township"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def typical_cases(findings: pd.DataFrame, n: int = 8) -> pd.DataFrame:
+def rule_families() -> dict[str, str]:
+    """rule_id -> rule family: the catalogue module the rule lives in (``stops``,
+    ``amounts``, ``eligibility``, ``accounts``, ``payments``, ``network`` …;
+    ``network_people`` counts as ``network``)."""
+    from ..rules.catalogue import CATALOGUE, _ensure_loaded
+
+    _ensure_loaded()
+    return {rid: r.func.__module__.rsplit(".", 1)[-1].replace("network_people", "network")
+            for rid, r in CATALOGUE.items()}
+
+
+def typical_cases(findings: pd.DataFrame, n: int = 10, families: dict[str, str] | None = None) -> pd.DataFrame:
     """典型问题: per rule family the top finding by severity then money, at most ``n``.
 
-    A rule family is the clause's first two levels (``3.1.3`` -> ``3.1``); the
+    ``families`` maps rule_id -> family (default :func:`rule_families`); a rule not
+    in it falls back to its clause's first two levels (``3.1.3`` -> ``3.1``). The
     families are listed by their top finding (severity, money). Returns the
     findings' own columns plus ``family``.
     """
     if findings.empty:
         return findings.assign(family=pd.Series(dtype=str))
-    fam = findings["clause"].astype("string").str.split(".").str[:2].str.join(".").fillna("其他")
+    families = rule_families() if families is None else families
+    clause = findings["clause"].astype("string").str.split(".").str[:2].str.join(".").astype("string").fillna("其他")
+    fam = findings["rule_id"].map(families).astype("string").fillna(clause.astype("string"))
     f = findings.assign(family=fam, _o=findings["severity"].map(SEVERITY_ORDER).fillna(3),
                         _a=-pd.to_numeric(findings["amount_fen"], errors="coerce").fillna(0))
     f = f.sort_values(["_o", "_a", "rule_id", "finding_id"], kind="stable")
