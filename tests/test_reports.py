@@ -223,6 +223,13 @@ def test_reports_show_the_categories_and_match_the_findings(demo, tmp_path):
         assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
     assert "本街道(乡镇)数据质量与核查范围" in text and "本街道接收行" in text
     assert "尚未与官方文件原文核对" in text and "鄂政办发〔2015〕96号" in text
+    persons = f[(f["township"] == town) & (f["subject_type"] == "person")]["subject_id"].nunique()
+    assert html.count('class="timeline"') == min(5, persons)
+    from onecard.graph.params import load_graph_params
+    from onecard.views.review import rings_for
+    rings = rings_for(run, town)
+    drawn = int((rings["score"] >= load_graph_params()["draw_min_score"]).sum()) if not rings.empty else 0
+    assert html.count('class="ring"') == drawn
     pdf = "".join(p.extract_text() for p in PdfReader(paths["pdf"]).pages)
     for s in ("疑似多发、应予追回", "应发未发/少发", "资金安全风险", "附录：运行信息", "重点对象时间线"):
         assert s in pdf, s
@@ -244,3 +251,70 @@ def test_reports_show_the_categories_and_match_the_findings(demo, tmp_path):
     pdf = "".join(p.extract_text() for p in PdfReader(d["pdf"]).pages)
     for s in ("各街道(乡镇)排名", "抽查重点", "典型问题", "合计"):
         assert s in pdf, s
+
+
+@pytest.mark.slow
+def test_stage_summary_figures_equal_the_ledger_export(demo, tmp_path):
+    import datetime as dt
+
+    from onecard.ledger import export_report, open_ledger, set_status, upsert_run
+    from onecard.ledger.cells import read_rows
+    from onecard.report.summary import render_period_summary
+    from onecard.views.review import load_run
+
+    run = load_run(demo, with_network=False)
+    f = run.analysis.findings
+    db = tmp_path / "ledger.sqlite"
+    cutoff = dt.date.today().strftime("%Y-%m-%d")
+    with open_ledger(db) as led:
+        upsert_run(led, f, run_id="T", period=run.period, rule_status=run.analysis.rule_status,
+                   townships_with_data=sorted(f["township"].dropna().unique()))
+        first = f["finding_id"].iloc[0]
+        set_status(led, first, "核实中", by="李核查")
+        set_status(led, first, "属实", by="李核查", fields={"outcome": "属实", "money_confirmed_fen": 12345})
+        book = export_report(led, tmp_path / "x", kind="stage", cutoff=cutoff)
+    paths = render_period_summary(run, tmp_path, kind="stage", cutoff=cutoff, ledger_path=db)
+    html = paths["html"].read_text(encoding="utf-8")
+    first_table = html.split("<table class=\"metrics\">")[1].split("</table>")[0]
+    shown = [[_text(c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)]
+             for r in re.findall(r"<tr[^>]*>(.*?)</tr>", first_table, re.S)]
+    sheet = read_rows(book, "汇总(按街道)", header_row=5)
+    assert shown[0] == list(sheet.columns[:-1])                       # same columns (minus _excel_row)
+    by_town = {r[0]: r for r in shown[1:]}
+    for rec in sheet.to_dict("records"):
+        row = by_town[rec["街道(乡镇)"]]
+        assert row[1] == f"{int(rec['疑点（待核实+核实中）']):,}"
+        assert row[shown[0].index("属实")] == f"{int(rec['属实']):,}"
+        assert row[shown[0].index("认定金额(元)")] == f"{float(rec['认定金额(元)']):,.2f}"
+    assert by_town["合计"][shown[0].index("认定金额(元)")] == "123.45"
+    assert by_town["合计"][1] == f"{len(f) - 1:,}"
+    from pypdf import PdfReader
+    pdf = "".join(p.extract_text() for p in PdfReader(paths["pdf"]).pages)
+    assert "阶段总结" in pdf and "7月15日前" in pdf
+
+
+@pytest.mark.slow
+def test_i2_tables_beside_graphml(demo, tmp_path):
+    from onecard.views.review import export_township_graphs, load_run, rings_for
+
+    run = load_run(demo)
+    rings = rings_for(run)
+    if rings.empty:
+        pytest.skip("demo has no ring")
+    town = rings["township"].iloc[0]
+    export_township_graphs(run, town, tmp_path / "internal", "internal")
+    export_township_graphs(run, town, tmp_path / "public", "public")
+    rid = rings["ring_id"].iloc[0]
+    ent = pd.read_csv(tmp_path / "internal" / "rings" / f"{rid}_entities.csv", dtype=str, encoding="utf-8-sig")
+    links = pd.read_csv(tmp_path / "internal" / "rings" / f"{rid}_links.csv", encoding="utf-8-sig")
+    assert list(ent.columns) == ["entity_id", "type", "label", "township"]
+    assert list(links.columns) == ["from", "to", "type", "value"]
+    assert set(links["from"]) | set(links["to"]) <= set(ent["entity_id"])
+    assert (tmp_path / "internal" / "rings" / f"{rid}.graphml").exists()
+    members = run.analysis.network_table("ring_members")
+    ids = members.loc[members["ring_id"] == rid, "person_id"].tolist()
+    assert all(any(i in e for e in ent["entity_id"]) for i in ids)
+    pub = (tmp_path / "public" / "rings" / f"{rid}_entities.csv").read_text(encoding="utf-8-sig")
+    pub += (tmp_path / "public" / "rings" / f"{rid}_links.csv").read_text(encoding="utf-8-sig")
+    assert not any(i in pub for i in ids)
+    assert "收款" in pub

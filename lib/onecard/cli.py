@@ -70,6 +70,44 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_summary(args) -> int:
+    from .report.summary import render_period_summary
+    from .views.review import load_run
+
+    run = load_run(args.run, with_network=False)
+    paths = render_period_summary(run, args.out or args.run, kind=args.kind, cutoff=args.cutoff,
+                                  ledger_path=args.ledger)
+    _out(f"已生成：{paths['html']}")
+    _out(f"已生成：{paths['pdf']}")
+    return 0
+
+
+def cmd_pack(args) -> int:
+    from .report.pack import build_pack
+    from .views.review import load_run
+    from .views.run_ledger import open_run_ledger
+
+    run = load_run(args.run)
+    policy = None
+    files = (run.analysis.meta.get("policy") or {}).get("files") or []
+    if files and Path(files[0]["path"]).exists():
+        from .policy import load_policy
+        policy = load_policy(files[0]["path"])
+    history, number = None, None
+    ledger = open_run_ledger(run.manifest, args.ledger)
+    if ledger is not None:
+        with ledger:
+            history = ledger.frame(
+                "SELECT h.at, h.by, h.from_status, h.to_status, h.note, h.fields FROM history h "
+                "JOIN items i USING (item_id) LEFT JOIN aliases a ON a.item_id = i.item_id "
+                "WHERE i.finding_id = ? OR a.finding_id = ? OR i.subject_id = ? ORDER BY h.history_id",
+                (args.target, args.target, args.target)).drop_duplicates()
+    paths = build_pack(run, args.target, args.out, args.audience, policy=policy, history=history,
+                       public_number=number)
+    _out(f"已生成移交材料（引用原始行 {paths['rows']} 行）：{paths['pdf']}")
+    return 0
+
+
 def cmd_score(args) -> int:
     import pandas as pd
 
@@ -179,6 +217,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .ledger.cli import add_ledger_commands
     add_ledger_commands(sub)
+
+    s = sub.add_parser("summary", help="生成阶段总结（7月15日前）或年度总结（12月15日前）HTML/PDF")
+    s.add_argument("--run", required=True, help="运行目录")
+    kind = s.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--stage", dest="kind", action="store_const", const="stage", help="阶段总结")
+    kind.add_argument("--annual", dest="kind", action="store_const", const="annual", help="年度总结")
+    s.add_argument("--cutoff", help="截止日期 YYYY-MM-DD（有台账时必填）")
+    s.add_argument("--ledger", help="问题台账文件（默认取运行目录 manifest.json 中的 ledger.path）")
+    s.add_argument("--out", help="输出目录（默认运行目录）")
+    s.set_defaults(func=cmd_summary)
+
+    s = sub.add_parser("pack", help="生成一条疑点或一个关联圈的移交材料（证据包）")
+    s.add_argument("target", help="疑点编号（finding_id）或关联圈编号（R 开头）")
+    s.add_argument("--run", required=True, help="运行目录")
+    s.add_argument("--out", required=True, help="输出目录")
+    s.add_argument("--audience", required=True, choices=["internal", "public"],
+                   help="internal 内部核查版（每页标注内部资料）；public 公开版（脱敏）")
+    s.add_argument("--ledger", help="问题台账文件（默认取 manifest.json 中的 ledger.path），用于附台账记录")
+    s.set_defaults(func=cmd_pack)
 
     s = sub.add_parser("rules", help="列出规则目录")
     s.add_argument("--markdown", action="store_true", help="以 Markdown 表格输出")
