@@ -10,9 +10,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from graph_fixtures import ctx, frame, pay, pid  # noqa: E402
 
-import onecard.rules.network  # noqa: E402,F401
+from onecard.rules.catalogue import _ensure_loaded  # noqa: E402
 from onecard.core.findings import FINDINGS_COLUMNS, ring_id  # noqa: E402
 from onecard.rules.catalogue import CATALOGUE  # noqa: E402
+
+_ensure_loaded()  # every rule module registers (the graph rules among them)
 
 P = [pid(i) for i in range(40)]
 OFF, OFF2 = pid(90), pid(91)

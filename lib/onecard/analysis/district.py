@@ -11,7 +11,12 @@ Saved layout (``RUNDIR/analysis/``):
 - ``recon.parquet`` — the reconciliation table (person x subsidy x month)
 - ``rings.parquet``, ``ring_members.parquet``, ``hubs.parquet``,
   ``institutions.parquet`` — the network layer's tables
-- ``network.pkl`` — the network object (for drawings and the explorer)
+- ``network/`` — the network as data (``persons``, ``edges``, ``component`` as
+  parquet, ``params.json``); :func:`load_network` rebuilds the object from them.
+  Nothing executable is written or read: a ``network.pkl`` found in a run folder
+  (older runs, or planted) is ignored, never unpickled (issue 10).
+- ``public_ids.csv`` — the 公开编号 mapping (``kind, internal_id, public_no``) of
+  public files; it stays in the work folder, never in a public run folder.
 - ``metrics.parquet`` — per-township summary metrics
 - ``meta.json`` — period, policy files, run id
 """
@@ -19,7 +24,6 @@ Saved layout (``RUNDIR/analysis/``):
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +94,11 @@ class Analysis:
         value = getattr(self.network, name, None) if self.network is not None else None
         return value if isinstance(value, pd.DataFrame) else pd.DataFrame()
 
+    def public_numbers(self) -> pd.DataFrame:
+        """The run's 公开编号 (``onecard.core.mask.public_numbers``) of findings and rings."""
+        from ..core.mask import public_numbers
+        return public_numbers(self.findings, self.network_table("rings"))
+
     def save(self, folder: Path) -> None:
         """Write the analysis to ``folder`` (created)."""
         folder = Path(folder)
@@ -101,9 +110,9 @@ class Analysis:
         for name in ("rings", "ring_members", "hubs", "institutions"):
             table = self.network_table(name)
             _to_parquet(table, folder / f"{name}.parquet")
-        if self.network is not None:
-            with open(folder / "network.pkl", "wb") as fh:
-                pickle.dump(self.network, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.network is not None and hasattr(self.network, "persons"):
+            save_network(self.network, folder / "network")
+        self.public_numbers().to_csv(folder / "public_ids.csv", index=False, encoding="utf-8-sig")
         _to_parquet(self.metrics, folder / "metrics.parquet")
         (folder / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=2),
                                           encoding="utf-8")
@@ -123,9 +132,11 @@ def load_analysis(folder: Path, with_network: bool = True) -> Analysis:
     folder = Path(folder)
     recon = pd.read_parquet(folder / "recon.parquet") if (folder / "recon.parquet").exists() else None
     network = None
-    if with_network and (folder / "network.pkl").exists():
-        with open(folder / "network.pkl", "rb") as fh:
-            network = pickle.load(fh)
+    if with_network and (folder / "network" / "persons.parquet").exists():
+        network = load_network(folder / "network")
+    if (folder / "network.pkl").exists():
+        logger.warning("ignoring %s: a pickle is never loaded (it could run code)",
+                       folder / "network.pkl")
     metrics = (pd.read_parquet(folder / "metrics.parquet")
                if (folder / "metrics.parquet").exists() else pd.DataFrame())
     an = Analysis(findings=pd.read_parquet(folder / "findings.parquet"),
@@ -139,6 +150,45 @@ def load_analysis(folder: Path, with_network: bool = True) -> Analysis:
                                   for n in ("rings", "ring_members", "hubs", "institutions")
                                   if (folder / f"{n}.parquet").exists()})
     return an
+
+
+NETWORK_TABLES = ("persons", "edges", "rings", "ring_members", "hubs", "institutions")
+
+
+def save_network(network, folder: Path) -> None:
+    """Write a ``onecard.graph.Network`` as data: one parquet per table, ``component.parquet``
+    (``node, component``) and ``params.json`` (compiled patterns left out; ``_blocked``
+    as a list). The inverse is :func:`load_network`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in NETWORK_TABLES:
+        table = getattr(network, name)
+        if name == "persons":
+            table = table.rename_axis("person_id").reset_index()
+        _to_parquet(table, folder / f"{name}.parquet")
+    comp = network.component
+    pd.DataFrame({"node": comp.index.astype(str), "component": comp.values}).to_parquet(
+        folder / "component.parquet", index=False)
+    params = {k: v for k, v in network.params.items() if k != "_patterns"}
+    params["_blocked"] = sorted(map(str, params.get("_blocked", ())))
+    (folder / "params.json").write_text(json.dumps(params, ensure_ascii=False, indent=1,
+                                                   default=str), encoding="utf-8")
+
+
+def load_network(folder: Path):
+    """Rebuild the ``Network`` saved by :func:`save_network` from its tables (data only;
+    the networkx graph is built lazily from them on first use)."""
+    from ..graph import Network
+
+    folder = Path(folder)
+    t = {n: pd.read_parquet(folder / f"{n}.parquet") for n in NETWORK_TABLES}
+    persons = t["persons"].set_index("person_id")
+    comp = pd.read_parquet(folder / "component.parquet")
+    params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
+    params["_blocked"] = set(params.get("_blocked", ()))
+    return Network(persons, t["edges"], t["rings"], t["ring_members"], t["hubs"],
+                   t["institutions"], pd.Series(comp["component"].values, index=comp["node"].values),
+                   params, {})
 
 
 class _TablesOnly:

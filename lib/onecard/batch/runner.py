@@ -234,7 +234,7 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     result.save(out / "analysis")
     timings["analysis"] = round(time.perf_counter() - t0, 2)
     timings.update({f"analysis_{k}": v for k, v in result.meta.get("timings", {}).items()})
-    export_findings(result.findings, out, audience)
+    export_findings(result.findings, out, audience, publisher=_publisher(intake.tables, result))
     manifest["findings"] = {"total": int(len(result.findings)),
                             "by_rule": result.findings["rule_id"].value_counts().sort_index().to_dict()}
     manifest["rules"] = result.rule_status.to_dict("records")
@@ -292,6 +292,12 @@ def run(data: str | Path, out: str | Path, township_names: list[str] | None = No
     manifest["failed"] = failed
     write_manifest()
     return RunResult(out, manifest, failed)
+
+
+def _publisher(tables: dict, result):
+    """The run's masking for public files: its people's names and 公开编号 (core.mask)."""
+    from ..core.mask import Publisher, people_names
+    return Publisher(people_names(tables), result.public_numbers())
 
 
 def _townships_with_data(tables: dict, findings: pd.DataFrame) -> list[str]:

@@ -109,13 +109,15 @@ def _spread(pos: dict, sizes: dict, rounds: int = 300) -> dict:
     return {n: (float(x), float(y)) for n, (x, y) in zip(nodes, xy)}
 
 
-def draw_ring(network, ring_id: str, audience: str = "internal", ax=None):
+def draw_ring(network, ring_id: str, audience: str = "internal", ax=None, title_id: str | None = None):
     """Draw one ring (at most ``max_draw_nodes`` nodes, default 50), legible at A4.
 
     Node types by shape and colour (人员 o, 账户 s, 手机号 ^, 地址 D, 经办人 p,
     户 h); linking edges solid, other edges dashed; Chinese labels placed below
     their marker on a white box (never under a marker, never clipped: the axes
-    keep a margin); IDs, accounts and phones masked when ``audience='public'``.
+    keep a margin); IDs, accounts, phones and names masked when ``audience='public'``;
+    the title shows ``title_id`` (the ring's 公开编号 in public output) instead of
+    ``ring_id``, and never the ring id in public output (``GQ-?`` when no number is given).
     The layout is deterministic (sorted nodes and edges, fixed initial
     positions); the title's score uses :func:`onecard.core.labels.format_score`,
     the same formatter as the report tables.
@@ -172,7 +174,8 @@ def draw_ring(network, ring_id: str, audience: str = "internal", ax=None):
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     row = network.rings.set_index("ring_id").loc[ring_id]
-    fig.suptitle(f"关联圈 {ring_id}（{row['township']}）：{row['households']}户 {row['persons']}人，"
+    shown = title_id or (ring_id if audience == "internal" else "GQ-?")
+    fig.suptitle(f"关联圈 {shown}（{row['township']}）：{row['households']}户 {row['persons']}人，"
                  f"评分 {format_score(row['score'])}（疑点，待核实）", fontsize=10, y=0.995, va="top")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, markerscale=0.6, frameon=False,
               borderaxespad=0.2)

@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import ParameterError
-from ..core.mask import mask_value
+from ..core.mask import Publisher, mask_value
 from .draw import ring_nodes
 
 
@@ -66,7 +66,8 @@ def select(network, township: str | None = None, ring_id: str | None = None) -> 
 
 
 def export_graph(network, path, township: str | None = None, ring_id: str | None = None,
-                 fmt: str | None = None, audience: str = "internal") -> Path:
+                 fmt: str | None = None, audience: str = "internal",
+                 publisher: Publisher | None = None) -> Path:
     """Write the township graph, one ring, or the whole network to GraphML/GEXF.
 
     Parameters
@@ -77,7 +78,13 @@ def export_graph(network, path, township: str | None = None, ring_id: str | None
         At most one; see :func:`select`.
     fmt : {'graphml', 'gexf'}, optional
     audience : {'internal', 'public'}
-        ``public`` relabels nodes and masks IDs, accounts and phones.
+        ``public``: node ids are ``<kind>:<n>``; ``value``/``label`` masked (IDs,
+        accounts, phones by their rule, names ``张*丰``, addresses and handlers through
+        the free-text masker); ``household`` is a per-file number (``户1``...);
+        ``ring_id`` is the ring's 公开编号; edge ``rows`` (source refs) dropped.
+    publisher : onecard.core.mask.Publisher, optional
+        The run's names and 公开编号 (``Run.publisher``); without one, names are
+        masked by rule only and ring ids become ``GQ-?``.
 
     Returns
     -------
@@ -96,21 +103,42 @@ def export_graph(network, path, township: str | None = None, ring_id: str | None
     sub = select(network, township, ring_id)
     out = nx.Graph()
     mapping = {}
-    for i, (n, d) in enumerate(sub.nodes(data=True)):
+    public = audience == "public"
+    pub = publisher or Publisher()
+    households: dict = {}
+    for i, (n, d) in enumerate(sorted(sub.nodes(data=True), key=lambda x: str(x[0]))):
         attrs = {k: _safe(v) for k, v in d.items()}
-        if audience == "public":
-            attrs["value"] = mask_value(attrs.get("kind", ""), attrs.get("value", ""))
-            if attrs.get("kind") != "person":
-                attrs["label"] = attrs["value"]
-            mapping[n] = f"{attrs.get('kind')}:{attrs['value']}#{i}"
+        if public:
+            attrs = public_node(attrs, pub, households)
+            mapping[n] = f"{attrs.get('kind')}:{i + 1}"
         else:
             mapping[n] = n
         out.add_node(mapping[n], **attrs)
     for u, v, d in sub.edges(data=True):
         attrs = {k: _safe(val) for k, val in d.items()}
-        if audience == "public":
+        if public:
             attrs.pop("rows", None)
         out.add_edge(mapping[u], mapping[v], **attrs)
     path.parent.mkdir(parents=True, exist_ok=True)
     (nx.write_graphml if fmt == "graphml" else nx.write_gexf)(out, path)
     return path
+
+
+def public_node(attrs: dict, pub: Publisher, households: dict) -> dict:
+    """Public copy of one node's attributes (see :func:`export_graph`); ``households``
+    carries the household numbering across the nodes of one file."""
+    kind = attrs.get("kind", "")
+    out = dict(attrs)
+    if kind in ("person", "account", "phone"):
+        out["value"] = mask_value(kind, attrs.get("value", ""))
+    elif kind == "household":
+        out["value"] = households.setdefault(attrs.get("value", ""), f"户{len(households) + 1}")
+    else:
+        out["value"] = pub.value(mask_value(kind, attrs.get("value", "")))
+    label = attrs.get("label", "")
+    out["label"] = mask_value("name", label) if kind == "person" else out["value"]
+    hh = attrs.get("household", "")
+    out["household"] = households.setdefault(hh, f"户{len(households) + 1}") if hh else ""
+    if attrs.get("ring_id"):
+        out["ring_id"] = pub.number(attrs["ring_id"])
+    return out

@@ -5,8 +5,8 @@ with BOM, formula-safe):
 
 - ``<stem>_entities.csv``: ``entity_id, type, label, township`` — one row per node;
   ``type`` in Chinese (人员, 账户, 手机号, 地址, 经办人, 户); ``label`` is the node's
-  readable text (:func:`onecard.graph.neighbourhood.node_text`, masked for the public
-  audience). Public files number the entities ``E0001 …`` in sorted node order, so
+  readable text (:func:`onecard.graph.neighbourhood.node_text`; public labels masked as
+  in the GraphML export, :func:`onecard.graph.export.public_node`). Public files number the entities ``E0001 …`` in sorted node order, so
   no identifier (nor a hash of one) is written.
 - ``<stem>_links.csv``: ``from, to, type, value`` — one row per edge; ``type`` in
   Chinese (收款, 预留手机号 …; an edge of several kinds joins them with 、); ``value`` is the money paid along the edge in 元
@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.cells import safe_frame
-from ..core.mask import mask_name, mask_value
-from .export import select
+from ..core.mask import Publisher
+from .export import public_node, select
 from .neighbourhood import node_text
 
 __all__ = ["export_i2", "ENTITY_TYPE_ZH", "LINK_TYPE_ZH"]
@@ -34,21 +34,23 @@ LINK_TYPE_ZH = {"paid_into": "收款", "holds": "持卡", "reserved_phone": "预
                 "official_account": "公职人员账户", "official_phone": "公职人员手机号"}
 
 
-def _labels(g, nodes: list[str], audience: str) -> list[str]:
-    """Node texts; for the public audience person names are masked too (``core.mask.mask_name``)."""
-    labels = pd.Series([node_text(g, n, audience) for n in nodes], dtype=object)
+def _labels(g, nodes: list[str], audience: str, publisher: Publisher | None) -> list[str]:
+    """Node texts; public ones from the same node masking as the GraphML export
+    (:func:`onecard.graph.export.public_node`: names, IDs, accounts, phones, addresses)."""
     if audience != "public":
-        return labels.tolist()
-    person = pd.Series([g.nodes[n].get("kind") == "person" for n in nodes], dtype=bool)
-    names = pd.Series([g.nodes[n].get("label") or "" for n in nodes], dtype=object)
-    masked = mask_name(names[person].astype("string")).fillna("").astype(str)
-    ids = pd.Series([mask_value("person", g.nodes[n].get("value", "")) for n in nodes], dtype=object)
-    labels[person] = masked + "（" + ids[person] + "）"
-    return labels.tolist()
+        return [node_text(g, n, audience) for n in nodes]
+    pub, households, out = publisher or Publisher(), {}, []
+    for n in nodes:
+        attrs = public_node(dict(g.nodes[n]), pub, households)
+        kind = attrs.get("kind", "")
+        out.append(f"{attrs['label'] or '（无姓名）'}（{attrs['value']}）" if kind == "person"
+                   else f"{ENTITY_TYPE_ZH.get(kind, kind)} {attrs['value']}")
+    return out
 
 
 def export_i2(network, folder: str | Path, stem: str, *, township: str | None = None,
-              ring_id: str | None = None, audience: str = "internal") -> list[Path]:
+              ring_id: str | None = None, audience: str = "internal",
+              publisher: Publisher | None = None) -> list[Path]:
     """Write ``folder/<stem>_entities.csv`` and ``folder/<stem>_links.csv``.
 
     Parameters
@@ -57,6 +59,8 @@ def export_i2(network, folder: str | Path, stem: str, *, township: str | None = 
     township, ring_id : str, optional
         What to export (:func:`onecard.graph.export.select`).
     audience : {"internal", "public"}
+    publisher : onecard.core.mask.Publisher, optional
+        The run's names and 公开编号 (``Run.publisher``) for public labels.
 
     Returns
     -------
@@ -75,7 +79,7 @@ def export_i2(network, folder: str | Path, stem: str, *, township: str | None = 
     entities = pd.DataFrame({
         "entity_id": [ids[n] for n in nodes],
         "type": [ENTITY_TYPE_ZH.get(g.nodes[n].get("kind"), g.nodes[n].get("kind")) for n in nodes],
-        "label": _labels(g, nodes, audience),
+        "label": _labels(g, nodes, audience, publisher),
         "township": [g.nodes[n].get("township", "") or "" for n in nodes]})
     edges = sorted((min(u, v), max(u, v), d) for u, v, d in g.edges(data=True))
     amount = pd.Series([d.get("amount_fen", 0) or 0 for *_, d in edges], dtype="int64")

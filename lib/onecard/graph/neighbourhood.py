@@ -82,7 +82,9 @@ def node_text(g: nx.Graph, node: str, audience: str = "internal") -> str:
     kind, value = data.get("kind", ""), data.get("value", "")
     shown = mask_value(kind, value) if audience == "public" else value
     if kind == "person":
-        return f"{data.get('label') or '（无姓名）'}（{shown}）"
+        label = data.get("label") or ""
+        label = mask_value("name", label) if audience == "public" else label
+        return f"{label or '（无姓名）'}（{shown}）"
     return f"{KIND_WORDS.get(kind, kind)} {shown}"
 
 

@@ -17,6 +17,7 @@ import yaml
 from ..core import tables
 from ..core.errors import MissingColumnError, ParameterError, TableNotRecognisedError
 from ..core.resources import parameter_path
+from .sniff import text_name
 
 __all__ = [
     "normalise_header", "Lexicon", "load_lexicon", "SourceRule", "load_sources",
@@ -74,9 +75,9 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ParameterError(f"表头配置文件 {path} 无法读取：{exc}") from exc
+        raise ParameterError(f"表头配置文件 {text_name(path)} 无法读取：{exc}") from exc
     if not isinstance(data, dict):
-        raise ParameterError(f"表头配置文件 {path} 应为 {{表名: {{标准列名: [写法, ...]}}}} 结构。")
+        raise ParameterError(f"表头配置文件 {text_name(path)} 应为 {{表名: {{标准列名: [写法, ...]}}}} 结构。")
     return data
 
 
@@ -94,10 +95,10 @@ def load_lexicon(headers_file: str | None = None) -> Lexicon:
     for path in files:
         for table, cols in _read_yaml(path).items():
             if table not in tables.TABLES:
-                raise ParameterError(f"{path}：未知的表 {table!r}；可用：{', '.join(tables.TABLES)}。")
+                raise ParameterError(f"{text_name(path)}：未知的表 {table!r}；可用：{', '.join(tables.TABLES)}。")
             for canonical, spellings in (cols or {}).items():
                 if canonical not in tables.TABLES[table]:
-                    raise ParameterError(f"{path}：表 {table} 没有列 {canonical!r}；"
+                    raise ParameterError(f"{text_name(path)}：表 {table} 没有列 {canonical!r}；"
                                          f"可用：{', '.join(tables.TABLES[table])}。")
                 for s in [canonical, *(spellings or [])]:
                     by_table[table][normalise_header(s)[0]] = canonical
@@ -109,26 +110,87 @@ def load_lexicon(headers_file: str | None = None) -> Lexicon:
 
 @dataclass
 class SourceRule:
-    """One ``sources.yaml`` entry: files matching ``glob`` hold ``table``."""
+    """One ``sources.yaml`` entry: files matching ``glob`` hold ``table``.
+
+    ``read_hidden``: read the hidden sheets of these files too (flagged ``hidden_sheet``).
+    """
 
     glob: str
     table: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    read_hidden: bool = False
+
+
+#: Keys a ``sources.yaml`` entry may have.
+SOURCE_KEYS = ("table", "columns", "read_hidden")
+
+
+def _source_problems(glob, spec) -> tuple[list[str], SourceRule | None]:
+    """Problems of one ``sources.yaml`` entry (Chinese, naming the key) and the rule if valid."""
+    where = f"条目 {glob!r}"
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        return [f"{where} 应为映射（table: 表名、columns: {{表头: 标准列名}}），实际是 {type(spec).__name__} {spec!r}"], None
+    problems = [f"{where} 有未知的键 {k!r}（可用：{'、'.join(SOURCE_KEYS)}）" for k in spec if k not in SOURCE_KEYS]
+    table = spec.get("table")
+    if table is not None and (not isinstance(table, str) or table not in tables.TABLES):
+        problems.append(f"{where} 的 table {table!r} 无效（可用：{'、'.join(tables.TABLES)}）")
+        table = None
+    columns = spec.get("columns")
+    if columns is None:
+        columns = {}
+    cols: dict[str, str] = {}
+    if not isinstance(columns, dict):
+        problems.append(f"{where} 的 columns 应为映射（表头: 标准列名），实际是 {type(columns).__name__}")
+        columns = {}
+    valid = set(tables.TABLES[table]) if table else {c for t in tables.TABLES.values() for c in t}
+    for header, canonical in columns.items():
+        if not isinstance(canonical, str) or canonical not in valid:
+            scope = f"表 {table} 的" if table else "任何表的"
+            problems.append(f"{where} 的 columns.{header} 对应的 {canonical!r} 不是{scope}标准列名"
+                            + (f"（可用：{'、'.join(tables.TABLES[table])}）" if table else ""))
+            continue
+        cols[normalise_header(header)[0]] = canonical
+    read_hidden = spec.get("read_hidden", False)
+    if not isinstance(read_hidden, bool):
+        problems.append(f"{where} 的 read_hidden 应为 true 或 false，实际是 {read_hidden!r}")
+    if problems:
+        return problems, None
+    return [], SourceRule(str(glob), table, cols, read_hidden)
 
 
 def load_sources(folder: Path) -> list[SourceRule]:
-    """Read the optional ``sources.yaml`` of a data folder (``[]`` if absent)."""
+    """Read the optional ``sources.yaml`` of a data folder (``[]`` if absent).
+
+    Raises
+    ------
+    ParameterError
+        Unreadable YAML, a top level that is not a mapping, or entries with a string
+        instead of a mapping, ``columns`` that is not a mapping, an unknown table,
+        canonical column or key: every problem of the file in one Chinese message
+        naming the file and the key.
+    """
     path = folder / "sources.yaml"
     if not path.exists():
         return []
-    rules = []
-    for glob, spec in _read_yaml(path).items():
-        spec = spec or {}
-        table = spec.get("table")
-        if table is not None and table not in tables.TABLES:
-            raise ParameterError(f"{path}：{glob} 的表名 {table!r} 无效；可用：{', '.join(tables.TABLES)}。")
-        cols = {normalise_header(h)[0]: c for h, c in (spec.get("columns") or {}).items()}
-        rules.append(SourceRule(str(glob), table, cols))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ParameterError(f"数据目录中的 {text_name(path)} 无法读取（YAML 格式错误或编码不是 UTF-8）：{exc}") from exc
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise ParameterError(f"{text_name(path)} 应为“文件名或通配符: {{table: 表名, columns: {{表头: 标准列名}}}}”的映射，"
+                             f"实际是 {type(data).__name__}。")
+    rules, problems = [], []
+    for glob, spec in data.items():
+        found, rule = _source_problems(glob, spec)
+        problems += found
+        if rule is not None:
+            rules.append(rule)
+    if problems:
+        raise ParameterError(f"{text_name(path)} 有 {len(problems)} 处错误：\n" + "\n".join(f"  - {x}" for x in problems))
     return rules
 
 

@@ -50,6 +50,41 @@ def _number_text(raw) -> tuple[str, int]:
     return s, len(s.rstrip("0")) if len(s) >= 16 else len(s)
 
 
+#: A text cell that is a number written through a float: ``6217000000000000103.0``.
+_FLOAT_TEXT = re.compile(r"^(\d+)\.0+$")
+#: Most digits a float keeps exactly (Excel: 15 significant digits).
+EXACT_DIGITS = 15
+
+
+def float_text_digits(text: str) -> tuple[str, bool] | None:
+    """Digits of a text identifier that carries a float's ``.0`` suffix.
+
+    Parameters
+    ----------
+    text : str
+        A cleaned identifier text (ID, account or phone).
+
+    Returns
+    -------
+    (digits, lost) or None
+        ``None`` when ``text`` has no ``.0`` suffix; else the digits before it and
+        whether more than 15 digits remain (then the value went through a float and
+        may have lost digits: ``*_precision_lost``, DATA_CONTRACT.md).
+
+    Examples
+    --------
+    >>> float_text_digits("13812345678.0")
+    ('13812345678', False)
+    >>> float_text_digits("6217000000000000103.0")
+    ('6217000000000000103', True)
+    """
+    m = _FLOAT_TEXT.match(text)
+    if not m:
+        return None
+    digits = m.group(1)
+    return digits, len(digits) > EXACT_DIGITS
+
+
 def clean_text_id(text: str) -> str:
     """NFKC, remove whitespace/zero-width/quote characters, upper-case ``x``."""
     text = unicodedata.normalize("NFKC", str(text))
@@ -143,7 +178,9 @@ def normalise_id(raw) -> tuple[str | None, tuple[str, ...], str | None]:
     """Normalise one raw ID cell.
 
     Returns ``(id, flags, reason)``. Numeric cells with >=16 significant
-    digits -> reason ``id_precision_lost``; a 15-digit value (text or number)
+    digits, and text ending in ``.0`` with more than 15 digits before it, -> reason
+    ``id_precision_lost`` (a ``.0`` on 15 or fewer digits is dropped, flagged
+    ``float_suffix_removed``); a 15-digit value (text or number)
     is upgraded and flagged ``id_15_converted``; checks add ``id_checksum``,
     ``id_birthdate``, ``id_region`` or ``id_format`` flags (the row is kept).
     Empty -> ``(None, (), None)``.
@@ -161,7 +198,13 @@ def normalise_id(raw) -> tuple[str | None, tuple[str, ...], str | None]:
         text = clean_text_id(raw)
         if re.fullmatch(r"\d(\.\d+)?E\+\d+", text):
             return None, (), "id_precision_lost"
-        if text != str(raw).strip(" "):
+        floated = float_text_digits(text)
+        if floated is not None:
+            if floated[1]:
+                return None, (), "id_precision_lost"
+            text = floated[0]
+            flags.append("float_suffix_removed")
+        elif text != str(raw).strip(" "):
             flags.append("id_cleaned")
     if not text:
         return None, (), None
@@ -216,7 +259,9 @@ _MASK = re.compile(r"^\d{2,8}[*＊xX]{3,}\d{2,6}$")
 def normalise_account(raw) -> tuple[str | None, tuple[str, ...], str | None]:
     """Bank/social-security account -> ``(digits, flags, reason)``.
 
-    Numeric cells with >=16 digits -> ``account_precision_lost``; masked
+    Numeric cells with >=16 digits, and text ending in a float's ``.0`` with more than
+    15 digits before it, -> ``account_precision_lost`` (a ``.0`` suffix on 15 or fewer
+    digits is dropped); masked
     ``6217********1234`` kept as given, flagged ``masked``; 16-19 digit card
     numbers failing Luhn flagged ``account_luhn``; placeholders -> missing.
     """
@@ -232,6 +277,11 @@ def normalise_account(raw) -> tuple[str | None, tuple[str, ...], str | None]:
         text = re.sub(r"[\s\u200b\u200c\u200d\u2060\ufeff'\"`\-]+", "", text)
         if re.fullmatch(r"\d(\.\d+)?[eE]\+\d+", text):
             return None, (), "account_precision_lost"
+        floated = float_text_digits(text)
+        if floated is not None:
+            if floated[1]:
+                return None, (), "account_precision_lost"
+            text = floated[0]
     if text in ("", "无", "/", "0") or set(text) == {"0"}:
         return None, (), None
     if _MASK.match(text):

@@ -43,6 +43,12 @@ class Layout:
         Rows that are not data: ``blank_row``, ``total_row``, ``title_or_footer``.
     total_rows : list of int
         Rows starting with 合计/总计 (checksum candidates).
+    above : pd.DataFrame or None
+        The rows above the header band.
+    original : pd.DataFrame or None
+        The sheet as read, before text cleaning (only when cleaning changed a cell).
+    cell_flags : dict of row number -> str
+        Flags of the rows whose cells cleaning changed.
     """
 
     headers: list[str]
@@ -51,9 +57,23 @@ class Layout:
     dropped: dict[int, tuple[str, str]] = field(default_factory=dict)
     total_rows: list[int] = field(default_factory=list)
     above: pd.DataFrame | None = None
+    original: pd.DataFrame | None = None
+    cell_flags: dict[int, str] = field(default_factory=dict)
+
+    def is_cleaned(self, row: int) -> bool:
+        """Whether intake's text cleaning changed a cell of ``row`` (see :mod:`.cleaning`)."""
+        return row in self.cell_flags
+
+    def cell_flags_for(self, rows: np.ndarray) -> np.ndarray:
+        """Cleaning flags (``control_chars``, ``cell_truncated``; ``;``-joined) per row number."""
+        if not self.cell_flags:
+            return np.full(len(rows), "", dtype=object)
+        return np.array([self.cell_flags.get(int(r), "") for r in rows], dtype=object)
 
     def raw_row(self, row: int) -> list:
-        """Original cells of a row (body or above the header band)."""
+        """Original cells of a row (body or above the header band), as read before cleaning."""
+        if self.original is not None and row in self.cell_flags:
+            return self.original.loc[row].tolist()
         if row in self.body.index:
             return self.body.loc[row].tolist()
         return self.above.loc[row].tolist() if self.above is not None and row in self.above.index else []
@@ -88,8 +108,132 @@ def _looks_like_subheader(row: list, top: list, merged_h: bool) -> bool:
     return merged_h or fills_gap
 
 
+def _header_row(top: np.ndarray, spellings: set[str]) -> int | None:
+    """Row position (0-based, in the first 40 rows) with the most known headers, if >= 2."""
+    scores = [_row_score(r, spellings) for r in top]
+    best = int(np.argmax(scores))
+    return best if scores[best] >= 2 else None
+
+
+def _header_band(sheet: RawSheet, top: np.ndarray, best: int) -> list[int]:
+    """The header row plus a sub-header row below it when it looks like one (merged headers)."""
+    header_pos = [best]
+    hmerged = [m for m in sheet.merged if m[0] == best and m[3] > m[1]]
+    if best + 1 < len(top) and _looks_like_subheader(list(top[best + 1]), list(top[best]), bool(hmerged)):
+        header_pos.append(best + 1)
+    return header_pos
+
+
+def _flatten_headers(sheet: RawSheet, top: np.ndarray, header_pos: list[int]) -> list[str]:
+    """One header text per column: merged cells filled across their span, a two-row band
+    joined as ``upper_lower`` (the upper row filled rightwards over its sub-headers)."""
+    band = [list(top[p]) for p in header_pos]
+    for r0, c0, r1, c1 in sheet.merged:  # fill merged header cells across their span
+        for bi, p in enumerate(header_pos):
+            if r0 <= p <= r1 and c0 < len(band[bi]):
+                value = top[r0][c0]
+                for c in range(c0, min(c1 + 1, len(band[bi]))):
+                    band[bi][c] = value
+    if len(band) != 2:
+        return [_cell_text(v) for v in band[0]]
+    upper, lower = band
+    last = ""
+    for c in range(len(upper)):  # no merge info: fill the upper row rightwards over sub-headers
+        if is_blank(upper[c]) and not is_blank(lower[c]) and last:
+            upper[c] = last
+        elif not is_blank(upper[c]):
+            last = upper[c]
+    headers = []
+    for u, lo in zip(upper, lower):
+        u, lo = _cell_text(u), _cell_text(lo)
+        headers.append(f"{u}_{lo}" if u and lo and u != lo else (u or lo))
+    return headers
+
+
+def _body(sheet: RawSheet, first_body: int) -> pd.DataFrame:
+    """Rows below the header band, vertically merged group cells filled down."""
+    grid = sheet.grid
+    body = grid.iloc[first_body:].copy()
+    for r0, c0, r1, c1 in sheet.merged:
+        if r1 > r0 and r1 >= first_body:
+            value = grid.iat[r0, c0]
+            lo = max(r0, first_body) - first_body
+            for c in range(c0, c1 + 1):
+                body.iloc[lo: r1 - first_body + 1, c] = value
+    return body
+
+
+def _rows_above(grid: pd.DataFrame, best: int) -> dict[int, tuple[str, str]]:
+    """Rows above the header band: titles (``title_or_footer``) or blank (``blank_row``)."""
+    dropped: dict[int, tuple[str, str]] = {}
+    for p in range(best):
+        texts = [_cell_text(v) for v in grid.iloc[p] if not is_blank(v)]
+        rn = int(grid.index[p])
+        dropped[rn] = ("title_or_footer", "表头上方：" + " ".join(texts)) if texts else ("blank_row", "")
+    return dropped
+
+
+def _first_cell_kinds(first: pd.Series, headers: list[str]) -> np.ndarray:
+    """Kind of each row's first non-blank cell, evaluated once per distinct value:
+    ``total_row``, ``title_or_footer``, ``repeat_header``, ``colon_text`` or ``""``."""
+    codes, uniq = pd.factorize(first, use_na_sentinel=True)
+    header_first = next((h for h in headers if h), None)
+    kinds = []
+    for u in uniq:
+        t = _cell_text(u)
+        if _TOTAL.match(t):
+            kinds.append("total_row")
+        elif _FOOTER.match(t):
+            kinds.append("title_or_footer")
+        elif t == header_first:
+            kinds.append("repeat_header")
+        elif isinstance(u, str) and ("：" in t or ":" in t) and not _ID_LIKE.search(t):
+            kinds.append("colon_text")
+        else:
+            kinds.append("")
+    kinds.append("")
+    return np.array(kinds, dtype=object)[codes]
+
+
+def _classify_body(body: pd.DataFrame, headers: list[str], dropped: dict) -> list[int]:
+    """Drop blank, total, footer and repeated-header rows of ``body`` into ``dropped``.
+
+    Returns the 合计/总计 rows (checksum candidates).
+    """
+    total_rows: list[int] = []
+    if not len(body):
+        return total_rows
+    blanks = np.column_stack([blank_mask(body[c]) for c in body.columns])
+    nonblank = ~blanks
+    n_filled = nonblank.sum(axis=1)
+    first_idx = nonblank.argmax(axis=1)
+    values = body.to_numpy(dtype=object)[np.arange(len(body)), first_idx]
+    kind = _first_cell_kinds(pd.Series(values, dtype=object), headers)
+    rows = body.index.to_numpy()
+    for i in np.flatnonzero((n_filled == 0) | (kind != "")):
+        rn = int(rows[i])
+        k = kind[i]
+        if n_filled[i] == 0:
+            dropped[rn] = ("blank_row", "")
+        elif k == "total_row":
+            dropped[rn] = ("total_row", _cell_text(values[i]))
+            if re.match(r"^(合计|总计|总合计)", _cell_text(values[i])):
+                total_rows.append(rn)
+        elif k == "title_or_footer" or (k == "colon_text" and n_filled[i] <= 2):
+            texts = [_cell_text(v) for v, b in zip(body.iloc[i], blanks[i]) if not b]
+            dropped[rn] = ("title_or_footer", " ".join(texts)[:200])
+        elif k == "repeat_header":
+            dropped[rn] = ("title_or_footer", "重复的表头行")
+    return total_rows
+
+
 def find_layout(sheet: RawSheet, spellings: set[str]) -> Layout | None:
     """Locate the header band and classify the rows of ``sheet``.
+
+    Steps: the header row (:func:`_header_row`), its band (:func:`_header_band`),
+    flattened headers (:func:`_flatten_headers`), the body (:func:`_body`), rows above
+    the band (:func:`_rows_above`) and rows of the body that are not data
+    (:func:`_classify_body`).
 
     Parameters
     ----------
@@ -107,90 +251,13 @@ def find_layout(sheet: RawSheet, spellings: set[str]) -> Layout | None:
     if grid.empty:
         return None
     top = grid.iloc[:_SCAN_ROWS].to_numpy(dtype=object)
-    scores = [_row_score(r, spellings) for r in top]
-    best = int(np.argmax(scores))
-    if scores[best] < 2:
+    best = _header_row(top, spellings)
+    if best is None:
         return None
-    header_pos = [best]
-    hmerged = [m for m in sheet.merged if m[0] == best and m[3] > m[1]]
-    if best + 1 < len(top) and _looks_like_subheader(list(top[best + 1]), list(top[best]), bool(hmerged)):
-        header_pos.append(best + 1)
-    band = [list(top[p]) for p in header_pos]
-    for r0, c0, r1, c1 in sheet.merged:  # fill merged header cells across their span
-        for bi, p in enumerate(header_pos):
-            if r0 <= p <= r1 and c0 < len(band[bi]):
-                value = top[r0][c0]
-                for c in range(c0, min(c1 + 1, len(band[bi]))):
-                    band[bi][c] = value
-    if len(band) == 2:
-        upper, lower = band
-        last = ""
-        for c in range(len(upper)):  # no merge info: fill the upper row rightwards over sub-headers
-            if is_blank(upper[c]) and not is_blank(lower[c]) and last:
-                upper[c] = last
-            elif not is_blank(upper[c]):
-                last = upper[c]
-        headers = []
-        for u, lo in zip(upper, lower):
-            u, lo = _cell_text(u), _cell_text(lo)
-            headers.append(f"{u}_{lo}" if u and lo and u != lo else (u or lo))
-    else:
-        headers = [_cell_text(v) for v in band[0]]
-
-    first_body = header_pos[-1] + 1
-    body = grid.iloc[first_body:].copy()
-    for r0, c0, r1, c1 in sheet.merged:  # fill vertically merged group cells down
-        if r1 > r0 and r1 >= first_body:
-            value = grid.iat[r0, c0]
-            lo = max(r0, first_body) - first_body
-            for c in range(c0, c1 + 1):
-                body.iloc[lo: r1 - first_body + 1, c] = value
-    dropped: dict[int, tuple[str, str]] = {}
-    for p in range(best):  # rows above the header band are titles or blank
-        row = grid.iloc[p]
-        texts = [_cell_text(v) for v in row if not is_blank(v)]
-        rn = int(grid.index[p])
-        dropped[rn] = ("title_or_footer", "表头上方：" + " ".join(texts)) if texts else ("blank_row", "")
-
-    total_rows: list[int] = []
-    if len(body):
-        blanks = np.column_stack([blank_mask(body[c]) for c in body.columns])
-        nonblank = ~blanks
-        n_filled = nonblank.sum(axis=1)
-        first_idx = nonblank.argmax(axis=1)
-        values = body.to_numpy(dtype=object)[np.arange(len(body)), first_idx]
-        first = pd.Series(values, dtype=object)
-        codes, uniq = pd.factorize(first, use_na_sentinel=True)
-        header_first = next((h for h in headers if h), None)
-        kinds = []
-        for u in uniq:
-            t = _cell_text(u)
-            if _TOTAL.match(t):
-                kinds.append("total_row")
-            elif _FOOTER.match(t):
-                kinds.append("title_or_footer")
-            elif t == header_first:
-                kinds.append("repeat_header")
-            elif isinstance(u, str) and ("：" in t or ":" in t) and not _ID_LIKE.search(t):
-                kinds.append("colon_text")
-            else:
-                kinds.append("")
-        kinds.append("")
-        kind = np.array(kinds, dtype=object)[codes]
-        rows = body.index.to_numpy()
-        for i in np.flatnonzero((n_filled == 0) | (kind != "")):
-            rn = int(rows[i])
-            k = kind[i]
-            if n_filled[i] == 0:
-                dropped[rn] = ("blank_row", "")
-            elif k == "total_row":
-                dropped[rn] = ("total_row", _cell_text(values[i]))
-                if re.match(r"^(合计|总计|总合计)", _cell_text(values[i])):
-                    total_rows.append(rn)
-            elif k == "title_or_footer" or (k == "colon_text" and n_filled[i] <= 2):
-                texts = [_cell_text(v) for v, b in zip(body.iloc[i], blanks[i]) if not b]
-                dropped[rn] = ("title_or_footer", " ".join(texts)[:200])
-            elif k == "repeat_header":
-                dropped[rn] = ("title_or_footer", "重复的表头行")
+    header_pos = _header_band(sheet, top, best)
+    headers = _flatten_headers(sheet, top, header_pos)
+    body = _body(sheet, header_pos[-1] + 1)
+    dropped = _rows_above(grid, best)
+    total_rows = _classify_body(body, headers, dropped)
     return Layout(headers, [int(grid.index[p]) for p in header_pos], body, dropped, total_rows,
-                  grid.iloc[:best])
+                  grid.iloc[:best], sheet.original, sheet.cell_flags)

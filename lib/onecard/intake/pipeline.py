@@ -6,6 +6,7 @@ Source: DATA_CONTRACT.md (Intake outputs); issue 3.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,25 @@ from ..core import tables as table_schema
 from ..core.errors import InputFileError, MissingColumnError, RunError, TableNotRecognisedError, WorkbenchError
 from ..core.log import logger
 from .headers import load_lexicon, load_sources, map_headers, normalise_header, recognise_table, rule_for
+from .cleaning import clean_sheet
+from .conflicts import CONFLICT_COLUMNS, find_conflicts
 from .layout import find_layout
+from .limits import IntakeLimits, LimitExceededError, cap_list, cap_text, check_sheet_shape, load_limits
 from .readers import read_file
+from .sniff import text_name
 from .sheet import QUARANTINE_COLUMNS, build_sheet, empty_table, to_canonical_dtypes
 from .wide import WideSpec, detect_wide, period_from_title
 
-__all__ = ["IntakeResult", "intake_path", "load_intake", "intake_file", "unmapped_hint"]
+__all__ = ["IntakeResult", "intake_path", "load_intake", "intake_file", "unmapped_hint", "list_data_files",
+           "data_quality_lines",
+           "VILLAGE_RENAME_COLUMNS"]
+
+#: Columns of ``village_renames.csv``: a village name intake folded to another official spelling.
+VILLAGE_RENAME_COLUMNS = ["raw", "township", "township_code", "official", "code", "rows"]
+#: Conflicting keys listed in ``intake.json`` (all of them are in ``conflicts.csv``).
+_JSON_CONFLICTS = 200
+#: Longest header text listed in ``intake.json`` (``unmapped_headers``, ``header_map`` keys).
+_HEADER_CHARS = 100
 
 _IGNORED_NAMES = {"sources.yaml", "headers.yaml", "intake.json", "quarantine.csv"}
 
@@ -39,20 +53,33 @@ class IntakeResult:
     quarantine : pd.DataFrame
         ``file, sheet, row, table, reason, detail, raw``.
     summary : dict
-        The ``intake.json`` content (``files``, ``skipped``, ``unreadable``, ``tables``).
+        The ``intake.json`` content (``files``, ``skipped``, ``unreadable``, ``tables``,
+        ``hidden_sheets``, ``conflicts``, ``village_renames``).
+    conflicts : pd.DataFrame
+        ``conflicts.csv``: one line per row of a conflicting key (``CONFLICT_COLUMNS``:
+        ``table, key, n_rows, columns, file, sheet, row``); see :mod:`.conflicts`.
+    village_renames : pd.DataFrame
+        ``village_renames.csv``: ``raw, township, township_code, official, code, rows``,
+        every village name folded to a different official spelling (for the report).
     """
 
     tables: dict[str, pd.DataFrame]
     quarantine: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    conflicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONFLICT_COLUMNS))
+    village_renames: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VILLAGE_RENAME_COLUMNS))
 
     def write(self, out_dir: str | Path) -> None:
-        """Write ``<table>.parquet``, ``quarantine.csv`` (UTF-8 with BOM) and ``intake.json``."""
+        """Write ``<table>.parquet``, ``quarantine.csv``, ``conflicts.csv``, ``village_renames.csv``
+        (CSV as UTF-8 with BOM), ``intake.json`` and ``sources_detected.yaml``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for name, df in self.tables.items():
-            df.to_parquet(out / f"{name}.parquet", index=False)
+            with open(out / f"{name}.parquet", "wb") as fh:  # a handle: pyarrow cannot encode an ASCII-locale path
+                df.to_parquet(fh, index=False)
         self.quarantine.to_csv(out / "quarantine.csv", index=False, encoding="utf-8-sig")
+        self.conflicts.to_csv(out / "conflicts.csv", index=False, encoding="utf-8-sig")
+        self.village_renames.to_csv(out / "village_renames.csv", index=False, encoding="utf-8-sig")
         (out / "intake.json").write_text(json.dumps(self.summary, ensure_ascii=False, indent=1, default=str),
                                          encoding="utf-8")
         write_detected_sources(self.summary, out / "sources_detected.yaml")
@@ -95,16 +122,25 @@ def load_intake(out_dir: str | Path) -> IntakeResult:
     """
     out = Path(out_dir)
     if not (out / "intake.json").exists():
-        raise InputFileError(f"目录 {out} 中没有 intake.json；请先运行 onecard intake。")
+        raise InputFileError(f"目录 {text_name(out)} 中没有 intake.json；请先运行 onecard intake。")
     summary = json.loads((out / "intake.json").read_text(encoding="utf-8"))
     tables = {}
     for name in summary.get("tables", {}):
-        df = pd.read_parquet(out / f"{name}.parquet")
+        with open(out / f"{name}.parquet", "rb") as fh:
+            df = pd.read_parquet(fh)
         tables[name] = to_canonical_dtypes(df, name)
     q = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if len(q):
         q["row"] = q["row"].astype("Int64")
-    return IntakeResult(tables, q if len(q.columns) else pd.DataFrame(columns=QUARANTINE_COLUMNS), summary)
+    extra = {}
+    for name, attr, cols in (("conflicts.csv", "conflicts", CONFLICT_COLUMNS),
+                             ("village_renames.csv", "village_renames", VILLAGE_RENAME_COLUMNS)):
+        path = out / name
+        df = (pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig") if path.exists()
+              and path.stat().st_size else pd.DataFrame(columns=cols))
+        extra[attr] = df if len(df.columns) else pd.DataFrame(columns=cols)
+    return IntakeResult(tables, q if len(q.columns) else pd.DataFrame(columns=QUARANTINE_COLUMNS), summary,
+                        **extra)
 
 
 #: Columns a wide 花名册 never takes from outside its subsidy groups (a lone
@@ -175,57 +211,174 @@ def published_list(layout, colmap: dict[int, str], names: list[str], lexicon, ex
     return bool(len(cells)) and float(cells.str.contains(_MASK).mean()) >= _MASKED_SHARE
 
 
-def intake_file(path: Path, rel: str, lexicon, rules) -> tuple[list, list[dict], list[dict], str, str | None]:
+def _hidden_sheet_entry(rel: str, s, layout, names: list[str], lexicon, extra: dict | None) -> dict:
+    """The skipped entry of a hidden sheet that is not read; ``kind`` tells a data-looking one.
+
+    A hidden sheet with a recognisable header band is described (table if it can be
+    told, data rows counted) so the console, ``intake.json`` ``hidden_sheets`` and the
+    report can warn about it; a hidden code table keeps the plain skipped line.
+    """
+    if layout is None:
+        return {"file": rel, "sheet": s.name, "reason": "隐藏的工作表（无可识别表头，如代码表），未读取"}
+    try:
+        table = recognise_table(rel, names, lexicon, None, extra)
+    except WorkbenchError:
+        table = None
+    rows = int(len(layout.body) - sum(1 for r in layout.dropped if r in layout.body.index))
+    what = f"{table_schema.TABLE_LABELS[table]}（{table}）" if table else "数据表"
+    return {"file": rel, "sheet": s.name, "kind": "hidden_data_sheet", "table": table, "rows": rows,
+            "reason": f"隐藏的工作表，内容像{what}，约 {rows} 行数据，未读取。请核实是否为有效数据；"
+                      f"如需读取，请在 sources.yaml 中为该文件写 read_hidden: true"}
+
+
+def intake_file(path: Path, rel: str, lexicon, rules,
+                limits: IntakeLimits | None = None) -> tuple[list, list[dict], list[dict], str, str | None]:
     """Read one file. Returns (sheet results, skipped entries, problems, format, encoding).
+
+    Hidden sheets are not read unless the file's ``sources.yaml`` entry says
+    ``read_hidden: true`` (then their rows carry the flag ``hidden_sheet``). Reasoning:
+    a hidden sheet that looks like data is most often an older or working copy of the
+    visible one (``旧数据``); reading it by default would double payments and accuse
+    people of duplicate payouts, while skipping it loudly — its own skipped entry with
+    table and row count, ``intake.json`` ``hidden_sheets``, a console warning — loses
+    nothing the investigator cannot see and switch on (recall is kept by the warning;
+    precision by not guessing). A hidden sheet without a header band (a code table)
+    keeps a plain skipped line.
 
     Raises
     ------
     InputFileError
-        The file cannot be read at all.
+        The file cannot be read at all (incl. :class:`.limits.LimitExceededError`).
     """
-    fmt, enc, sheets = read_file(path)
+    limits = limits or load_limits()
+    fmt, enc, sheets = read_file(path, limits)
     logger.info("intake %s: format=%s encoding=%s sheets=%d", rel, fmt, enc, len(sheets))
     if not sheets:
         return [], [{"file": rel, "reason": f"不是表格文件（识别为 {fmt}）"}], [], fmt, enc
     rule = rule_for(rel, rules)
     spellings = lexicon.all_spellings() | set((rule.columns if rule else {}).keys())
+    extra = rule.columns if rule else None
+    read_hidden = bool(rule and rule.read_hidden)
     results, skipped, problems = [], [], []
-    visible = [s for s in sheets if not s.hidden]
+    visible = [s for s in sheets if not s.hidden or read_hidden]
     for s in sheets:
-        if s.hidden:
-            skipped.append({"file": rel, "sheet": s.name, "reason": "隐藏的工作表，未读取"})
-    for s in visible:
+        label = f"{rel}" + (f" 工作表「{s.name}」" if s.name and len(visible) > 1 else "")
+        try:
+            check_sheet_shape(len(s.grid), s.grid.shape[1], label, limits)
+        except LimitExceededError as exc:
+            problems.append({"file": rel, "sheet": s.name, "error": exc})
+            continue
+        cleaning = clean_sheet(s, limits)
         layout = find_layout(s, spellings)
+        norm = [normalise_header(h) for h in layout.headers] if layout is not None else []
+        names = [n for n, _ in norm]
+        units = [u for _, u in norm]
+        if s.hidden and not read_hidden:
+            skipped.append(_hidden_sheet_entry(rel, s, layout, names, lexicon, extra))
+            continue
         if layout is None:
             skipped.append({"file": rel, "sheet": s.name, "reason": "未找到表头（不是数据表）"})
             continue
-        norm = [normalise_header(h) for h in layout.headers]
-        names = [n for n, _ in norm]
-        units = [u for _, u in norm]
-        label = f"{rel}" + (f" 工作表「{s.name}」" if s.name and len(visible) > 1 else "")
-        extra = rule.columns if rule else None
         try:
-            wide = (wide_layout(label, rel, s.name, layout, names, lexicon, extra)
-                    if rule is None or rule.table in (None, "payouts") else None)
-            if wide is not None:
-                table, (spec, colmap) = "payouts", wide
-            else:
-                spec = None
-                table = recognise_table(label, names, lexicon, rule.table if rule else None, extra)
-                colmap = map_headers(names, table, lexicon, extra)
-                if table == "payouts" and not (rule and rule.table) and \
-                        published_list(layout, colmap, names, lexicon, extra):
-                    table = "disclosures"
-                    colmap = map_headers(names, table, lexicon, extra)
+            table, spec, colmap = _recognise(label, rel, s.name, layout, names, lexicon, rule, extra)
         except WorkbenchError as exc:
             problems.append({"file": rel, "sheet": s.name, "error": exc})
             continue
         res = build_sheet(layout, names, units, colmap, table, rel, s.name, s.typed, wide=spec)
         res.entry["format"], res.entry["encoding"] = fmt, enc
+        res.entry.update(cleaning)
+        if s.hidden:
+            res.entry["hidden"] = True
+            res.frame["_flags"] = _add_flag(res.frame["_flags"], "hidden_sheet")
+            res.entry["flags"]["hidden_sheet"] = int(len(res.frame))
+        _cap_entry(res.entry, limits)
         results.append(res)
-    if not results and not problems:
+    if not results and not problems and not any(k.get("kind") == "hidden_data_sheet" for k in skipped):
         skipped.append({"file": rel, "reason": "没有可识别表头的工作表（不是数据表）"})
     return results, skipped, problems, fmt, enc
+
+
+def _recognise(label: str, rel: str, sheet_name: str, layout, names: list[str], lexicon, rule, extra):
+    """(table, wide spec or None, colmap) of a laid-out sheet: a wide 花名册, else the best table
+    (a payouts-shaped sheet with masked IDs is a published list)."""
+    wide = (wide_layout(label, rel, sheet_name, layout, names, lexicon, extra)
+            if rule is None or rule.table in (None, "payouts") else None)
+    if wide is not None:
+        return "payouts", wide[0], wide[1]
+    table = recognise_table(label, names, lexicon, rule.table if rule else None, extra)
+    colmap = map_headers(names, table, lexicon, extra)
+    if table == "payouts" and not (rule and rule.table) and published_list(layout, colmap, names, lexicon, extra):
+        table = "disclosures"
+        colmap = map_headers(names, table, lexicon, extra)
+    return table, None, colmap
+
+
+def _add_flag(flags: pd.Series, flag: str) -> pd.Series:
+    """Append ``flag`` to every row's ``;``-joined flags."""
+    f = flags.fillna("").astype(str)
+    return pd.Series((f + ";" + flag).str.lstrip(";"), index=flags.index, dtype="string")
+
+
+def _cap_entry(entry: dict, limits: IntakeLimits) -> None:
+    """Keep one sheet's ``intake.json`` entry small whatever the file holds."""
+    short = IntakeLimits(max_detail_chars=_HEADER_CHARS, max_list_items=limits.max_list_items)
+    if len(entry.get("unmapped_headers", [])) > limits.max_list_items or \
+            any(len(h) > _HEADER_CHARS for h in entry.get("unmapped_headers", [])):
+        entry["unmapped_headers"] = cap_list(entry["unmapped_headers"], short)
+    if any(len(h) > _HEADER_CHARS for h in entry.get("header_map", {})):
+        entry["header_map"] = {cap_text(h, short): c for h, c in entry["header_map"].items()}
+    if "period_from_title" in entry:
+        entry["period_from_title"] = cap_text(entry["period_from_title"], limits)
+
+
+def list_data_files(root: Path) -> tuple[list[Path], list[dict]]:
+    """The regular files under ``root`` to read, and the entries intake does not follow.
+
+    Symbolic links are never followed out of the data folder: a file link whose target
+    lies outside ``root`` is skipped (指向数据目录之外的链接, e.g. a link to
+    ``/etc/passwd``), as are links to folders (not entered: no loops, no file read
+    twice), dangling links, links to a file inside the folder (that file is read
+    directly, once) and special files (pipes, devices: reading one could hang).
+    Nothing is dropped silently.
+
+    Returns
+    -------
+    (files, skipped)
+        ``files`` sorted by path; ``skipped`` entries ``{"file", "reason"}`` with the
+        path relative to ``root``.
+    """
+    real_root = root.resolve()
+    files: list[Path] = []
+    skipped: list[dict] = []
+
+    def rel(p: Path) -> str:
+        return text_name(p.relative_to(root).as_posix())
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        d = Path(dirpath)
+        for name in list(dirnames):
+            if (d / name).is_symlink():
+                skipped.append({"file": rel(d / name), "reason": "指向文件夹的链接，未进入读取（避免重复或循环读取）"})
+        dirnames[:] = sorted(n for n in dirnames if not (d / n).is_symlink())
+        for name in filenames:
+            p = d / name
+            if p.is_symlink():
+                try:
+                    target = p.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    skipped.append({"file": rel(p), "reason": "失效的链接（指向的文件不存在），未读取"})
+                    continue
+                if not target.is_relative_to(real_root):
+                    skipped.append({"file": rel(p), "reason": "指向数据目录之外的链接，未读取"})
+                    continue
+                if target.is_file():  # its target is inside the folder and read there once
+                    skipped.append({"file": rel(p), "reason": "指向数据目录内另一文件的链接（该文件已直接读取），未重复读取"})
+                    continue
+            if p.is_file():
+                files.append(p)
+            else:
+                skipped.append({"file": rel(p), "reason": "不是普通文件（如管道、设备文件），未读取"})
+    return sorted(files), skipped
 
 
 def _mark_duplicates(frame: pd.DataFrame, entries: dict, qrows: list[dict]) -> pd.DataFrame:
@@ -251,7 +404,7 @@ def _mark_duplicates(frame: pd.DataFrame, entries: dict, qrows: list[dict]) -> p
 
 
 def intake_path(path: str | Path, headers_file: str | Path | None = None,
-                require_payouts: bool = True) -> IntakeResult:
+                require_payouts: bool = True, limits: IntakeLimits | None = None) -> IntakeResult:
     """Read a data folder (or one file) into canonical tables.
 
     Parameters
@@ -260,6 +413,10 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
         A folder (read recursively; ``sources.yaml`` honoured) or one file.
     headers_file : str or Path, optional
         Extra office-wide header spellings, same shape as ``parameters/headers.yaml``.
+    require_payouts : bool
+        Folder mode: raise when no payouts were read.
+    limits : IntakeLimits, optional
+        Resource limits (default: ``parameters/intake.yaml``, :func:`.limits.load_limits`).
 
     Returns
     -------
@@ -272,6 +429,8 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
         of the file in one message).
     RunError
         Folder mode with ``require_payouts``: no readable payouts.
+    ParameterError
+        A malformed ``sources.yaml`` or ``intake.yaml`` (every problem in one message).
 
     Examples
     --------
@@ -280,33 +439,35 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
     """
     root = Path(path)
     lexicon = load_lexicon(str(headers_file) if headers_file else None)
+    limits = limits or load_limits()
     single = root.is_file()
     if not root.exists():
-        raise InputFileError(f"路径不存在：{root}")
+        raise InputFileError(f"路径不存在：{text_name(root)}")
     folder = root.parent if single else root
     rules = load_sources(folder)
-    files = [root] if single else sorted(p for p in root.rglob("*") if p.is_file())
+    files, link_skips = ([root], []) if single else list_data_files(root)
     frames: dict[str, list[pd.DataFrame]] = {}
     qrows: list[dict] = []
-    summary: dict = {"files": [], "skipped": [], "unreadable": [], "tables": {}}
+    renames: list[dict] = []
+    summary: dict = {"files": [], "skipped": list(link_skips), "unreadable": [], "tables": {}}
     for f in files:
-        rel = f.relative_to(folder).as_posix()
+        rel = text_name(f.relative_to(folder).as_posix())
         if not single and (f.name in _IGNORED_NAMES or f.name.startswith((".", "~$"))
                            or f.suffix.lower() in (".parquet", ".json", ".yaml", ".yml", ".py")):
             summary["skipped"].append({"file": rel, "reason": "配置或非数据文件"})
             continue
         try:
-            results, skipped, problems, fmt, enc = intake_file(f, rel, lexicon, rules)
+            results, skipped, problems, fmt, enc = intake_file(f, rel, lexicon, rules, limits)
         except InputFileError as exc:
             if single:
                 raise
-            summary["unreadable"].append({"file": rel, "reason": str(exc)})
+            summary["unreadable"].append(_unreadable(rel, str(exc), exc, limits))
             continue
         if problems:
             message = "\n".join(str(p["error"]) for p in problems)
             if single:
                 raise type(problems[0]["error"])(message)
-            summary["unreadable"].append({"file": rel, "reason": message})
+            summary["unreadable"].append(_unreadable(rel, message, problems[0]["error"], limits))
         if single and not results and not problems:
             raise TableNotRecognisedError(f"文件 {rel} 不是可识别的数据表：" + "；".join(
                 f"{k.get('sheet', '')} {k['reason']}".strip() for k in skipped) + "。请检查表头行是否含有身份证号、姓名、金额等列。")
@@ -315,6 +476,7 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
             frames.setdefault(res.table, []).append(res.frame)
             qrows.extend(res.quarantine)
             summary["files"].append(res.entry)
+            renames.extend(res.village_renames)
     tables: dict[str, pd.DataFrame] = {}
     for name, parts in frames.items():
         parts = [p for p in parts if len(p)] or [empty_table(name)]
@@ -331,13 +493,63 @@ def intake_path(path: str | Path, headers_file: str | Path | None = None,
             seen.add(key)
             unique.append(k)
     summary["skipped"] = unique
+    summary["hidden_sheets"] = [{k: e.get(k) for k in ("file", "sheet", "table", "rows")} | {"read": False}
+                                for e in unique if e.get("kind") == "hidden_data_sheet"]
+    summary["hidden_sheets"] += [{"file": e["file"], "sheet": e["sheet"], "table": e["table"],
+                                  "rows": e["rows_read"], "read": True} for e in summary["files"] if e.get("hidden")]
+    rename_table = _village_rename_table(renames)
+    summary["village_renames"] = rename_table.to_dict("records")
+    conflicts = [c for name, df in tables.items() for c in find_conflicts(name, df)]
+    summary["conflicts"] = _conflict_summary(conflicts)
     if require_payouts and not single and "payouts" not in tables:
         why = "；".join(f"{u['file']}：{u['reason']}" for u in summary["unreadable"][:5])
-        raise RunError(f"数据目录 {root} 中没有可读取的一卡通发放明细（payouts）。"
+        raise RunError(f"数据目录 {text_name(root)} 中没有可读取的一卡通发放明细（payouts）。"
                        f"至少需要一个包含身份证号、金额、补贴项目、所属期或发放年月列的文件。" + (f"无法读取的文件：{why}" if why else ""))
     quarantine = pd.DataFrame(qrows, columns=QUARANTINE_COLUMNS)
     quarantine["row"] = quarantine["row"].astype("Int64")
-    return IntakeResult(tables, quarantine, summary)
+    return IntakeResult(tables, quarantine, summary, _conflict_table(conflicts), rename_table)
+
+
+def _unreadable(rel: str, reason: str, exc: Exception, limits: IntakeLimits) -> dict:
+    """An ``unreadable`` entry; ``limit: true`` when a resource limit refused the file."""
+    entry = {"file": rel, "reason": cap_text(reason, IntakeLimits(max_detail_chars=max(limits.max_detail_chars, 2000)))}
+    if isinstance(exc, LimitExceededError):
+        entry["limit"] = True
+    return entry
+
+
+def _village_rename_table(renames: list[dict]) -> pd.DataFrame:
+    """Renames of all sheets summed per (raw, township, official): ``VILLAGE_RENAME_COLUMNS``."""
+    if not renames:
+        return pd.DataFrame(columns=VILLAGE_RENAME_COLUMNS)
+    from ..core import reference
+
+    df = pd.DataFrame(renames)
+    df = df.groupby(["raw", "township_code", "official", "code"], as_index=False, sort=True)["rows"].sum()
+    names = dict(zip(reference.townships()["code"], reference.townships()["name"]))
+    df["township"] = df["township_code"].map(names)
+    df["rows"] = df["rows"].astype(int)
+    return df[VILLAGE_RENAME_COLUMNS]
+
+
+def _conflict_summary(conflicts: list[dict]) -> dict:
+    """``intake.json`` ``conflicts``: counts per table and the first conflicting keys."""
+    by_table: dict[str, dict] = {}
+    for c in conflicts:
+        t = by_table.setdefault(c["table"], {"keys": 0, "rows": 0})
+        t["keys"] += 1
+        t["rows"] += c["n_rows"]
+    return {"total": len(conflicts), "by_table": by_table, "items": conflicts[:_JSON_CONFLICTS],
+            "listed": min(len(conflicts), _JSON_CONFLICTS), "file": "conflicts.csv"}
+
+
+def _conflict_table(conflicts: list[dict]) -> pd.DataFrame:
+    """``conflicts.csv``: one line per row of each conflicting key."""
+    lines = [{"table": c["table"], "key": ";".join(f"{k}={v}" for k, v in c["key"].items()),
+              "n_rows": c["n_rows"], "columns": ";".join(c["columns"]),
+              "file": r["file"], "sheet": r["sheet"], "row": r["row"]}
+             for c in conflicts for r in c["rows"]]
+    return pd.DataFrame(lines, columns=CONFLICT_COLUMNS)
 
 
 def summary_text(result: IntakeResult) -> str:
@@ -353,14 +565,60 @@ def summary_text(result: IntakeResult) -> str:
         lines.append("隔离原因：" + "，".join(f"{k} {v}" for k, v in by.items()))
     for k in s["skipped"]:
         sheet = f" 工作表「{k['sheet']}」" if k.get("sheet") else ""
-        lines.append(f"跳过 {k['file']}{sheet}：{k.get('reason', '')}")
+        head = "警告：隐藏的数据工作表" if k.get("kind") == "hidden_data_sheet" else "跳过"
+        lines.append(f"{head} {k['file']}{sheet}：{k.get('reason', '')}")
     for u in s["unreadable"]:
         lines.append(f"无法读取 {u['file']}：{u['reason']}")
+    lines.extend(data_quality_lines(s))
     if "payouts" not in s["tables"]:
         lines.append("注意：没有找到一卡通发放明细（payouts）。正式核查（onecard run）至少需要一个包含"
                      "身份证号、金额、补贴项目、所属期或发放年月列的发放明细文件。")
     lines.extend(unmapped_hint(s))
     return "\n".join(lines)
+
+
+def data_quality_lines(summary: dict) -> list[str]:
+    """Chinese warning lines about what intake changed or found (for the console and reports).
+
+    Covers hidden sheets that were read, control characters removed, overlong cells cut,
+    village names folded to another official spelling, and conflicting duplicates.
+
+    Parameters
+    ----------
+    summary : dict
+        The intake summary (``intake.json``).
+
+    Returns
+    -------
+    list of str
+        Empty when there is nothing to say.
+    """
+    lines = []
+    for h in summary.get("hidden_sheets", []):
+        if h.get("read"):
+            lines.append(f"警告：已按 sources.yaml 读取隐藏的工作表 {h['file']}「{h['sheet']}」（{h['rows']} 行），"
+                         "这些行标记为 hidden_sheet。")
+    for e in summary.get("files", []):
+        where = e["file"] + (f" 工作表「{e['sheet']}」" if e.get("sheet") else "")
+        if e.get("control_chars"):
+            c = e["control_chars"]
+            lines.append(f"已清除控制字符：{where} 中 {c['cells']} 个单元格共 {c['chars']} 个不可见或控制字符"
+                         "（如 NUL、文字方向控制符、零宽字符），相关行标记为 control_chars。")
+        if e.get("cells_truncated"):
+            c = e["cells_truncated"]
+            lines.append(f"单元格过长：{where} 中 {c['cells']} 个单元格超过 {c['max_cell_chars']} 字，已截断，"
+                         "相关行标记为 cell_truncated。")
+    renames = summary.get("village_renames", [])
+    if renames:
+        lines.append("村（社区）名称已统一为官方名称（详见 intake/village_renames.csv）：" + "；".join(
+            f"{r['township'] or r['township_code']} {r['raw']} → {r['official']}（{r['rows']} 行）" for r in renames[:10])
+            + ("……" if len(renames) > 10 else ""))
+    conflicts = summary.get("conflicts") or {}
+    if conflicts.get("total"):
+        parts = "，".join(f"{table_schema.TABLE_LABELS.get(t, t)} {v['keys']} 个（{v['rows']} 行）"
+                         for t, v in conflicts["by_table"].items())
+        lines.append(f"同一主键的记录互相矛盾：{parts}。所有行均保留，未作取舍，详见 intake/conflicts.csv。")
+    return lines
 
 
 def unmapped_hint(summary: dict) -> list[str]:
@@ -408,8 +666,18 @@ def cli_intake(path: str | Path, out: str | Path) -> int:
         result = intake_path(path, require_payouts=False)
         result.write(out)
     except WorkbenchError as exc:
-        sys.stderr.write(f"错误：{exc}\n")
+        _write(sys.stderr, f"错误：{exc}\n")
         return 2
-    sys.stdout.write(summary_text(result) + "\n")
-    sys.stdout.write(f"已写入 {out}\n")
+    _write(sys.stdout, summary_text(result) + "\n")
+    _write(sys.stdout, f"已写入 {text_name(out)}\n")
     return 0
+
+
+def _write(stream, text: str) -> None:
+    """Write ``text`` to a console stream; under an ASCII locale escape what it cannot encode
+    (``\\uXXXX``) instead of dying with ``UnicodeEncodeError``."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        enc = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(enc, errors="backslashreplace").decode(enc))

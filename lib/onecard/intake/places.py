@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -20,7 +22,7 @@ from ..core.resources import parameter_path
 from .values import is_blank
 
 __all__ = [
-    "township_lookup", "match_township", "match_villages", "normalise_address",
+    "township_lookup", "match_township", "match_villages", "VillageMatch", "normalise_address",
     "normalise_bank", "load_banks",
 ]
 
@@ -62,25 +64,93 @@ def match_township(raw):
     return (text, None), ("township_unknown",), None
 
 
+#: Official village name suffixes -> the spellings derived from the base name. A 村委会
+#: gives ``X村``, a 社区居委会 ``X社区``; never across kinds (``永安村`` is not 永安社区居委会).
+_VILLAGE_KINDS = (
+    (("村民委员会", "村委会"), ("", "村", "村委会", "村民委员会")),
+    (("社区居民委员会", "社区居委会", "居民委员会", "居委会"), ("", "社区", "居委会", "社区居委会", "社区居民委员会")),
+    (("委员会",), ("",)),
+)
+
+
+@dataclass(frozen=True)
+class VillageLookup:
+    """Village spellings per township.
+
+    Attributes
+    ----------
+    official : dict of (township code, name) -> (official name, code)
+        Exact official names (and the name with whitespace removed).
+    derived : dict of (township code, spelling) -> (official name, code)
+        Spellings derived from one official village's base name, same kind only.
+    ambiguous : set of (township code, spelling)
+        Derived spellings two official villages of the township share (``永安`` in
+        永安街道: 永安社区 or 永安村): matched to neither.
+    """
+
+    official: dict
+    derived: dict
+    ambiguous: frozenset
+
+
 @lru_cache(maxsize=None)
-def _village_lookup() -> dict[tuple[str, str], tuple[str, str]]:
-    out: dict[tuple[str, str], tuple[str, str]] = {}
+def _village_lookup() -> VillageLookup:
+    """Build :class:`VillageLookup` from ``reference/caidian_divisions.csv``."""
+    official: dict[tuple[str, str], tuple[str, str]] = {}
+    derived: dict[tuple[str, str], set[tuple[str, str]]] = {}
     v = reference.villages()
     for code, name, tcode in zip(v["code"], v["name"], v["township_code"]):
-        forms = {name}
-        for suffix in ("社区居民委员会", "社区居委会", "居民委员会", "村民委员会", "村委会", "居委会", "委员会"):
-            if name.endswith(suffix):
-                base = name[: -len(suffix)]
-                forms |= {base, base + "社区", base + "村", base + "居委会", base + "村委会"}
-                break
-        for f in forms:
-            if f:
-                out.setdefault((tcode, f), (name, code))
-    return out
+        official.setdefault((tcode, _clean(name)), (name, code))
+        for suffixes, endings in _VILLAGE_KINDS:
+            suffix = next((x for x in suffixes if name.endswith(x)), None)
+            if suffix is None:
+                continue
+            base = name[: -len(suffix)]
+            for e in endings:
+                if base + e:
+                    derived.setdefault((tcode, base + e), set()).add((name, code))
+            break
+    unique = {k: next(iter(v)) for k, v in derived.items() if len(v) == 1 and k not in official}
+    ambiguous = frozenset(k for k, v in derived.items() if len(v) > 1 and k not in official)
+    return VillageLookup(official, unique, ambiguous)
 
 
-def match_villages(township_codes: pd.Series, villages: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+@dataclass
+class VillageMatch:
+    """Result of :func:`match_villages` (Series aligned with the input).
+
+    Attributes
+    ----------
+    name, code : pd.Series (string)
+        Official name (the cleaned raw text when not matched) and 12-digit code or NA.
+    unknown : pd.Series (bool)
+        A non-blank name that matches no official village of its township.
+    ambiguous : pd.Series (bool)
+        A name two official villages of the township could be (kept as written).
+    renamed : pd.Series (bool)
+        The name was folded to a *different* official spelling.
+    renames : list of dict
+        One entry per distinct rename: ``raw``, ``township_code``, ``official``,
+        ``code``, ``rows``.
+    """
+
+    name: pd.Series
+    code: pd.Series
+    unknown: pd.Series
+    ambiguous: pd.Series
+    renamed: pd.Series
+    renames: list[dict]
+
+
+def match_villages(township_codes: pd.Series, villages: pd.Series) -> VillageMatch:
     """Match village names only within their township.
+
+    An exact official village name of the row's township is never replaced. Only a
+    name that matches no official village there is folded, through spellings derived
+    from one official name of the same kind (``X村`` -> ``X村委会``, ``X社区`` ->
+    ``X社区居委会``); a spelling two villages share stays as written, flagged ambiguous.
+    Every fold to a different text is returned in ``renames`` (issue 9 §8: 永安村委会
+    of 永安街道 must stay 永安村委会, code 420114003202).
 
     Parameters
     ----------
@@ -89,28 +159,36 @@ def match_villages(township_codes: pd.Series, villages: pd.Series) -> tuple[pd.S
 
     Returns
     -------
-    (name, code, unknown)
-        Official name (raw kept when unknown), 12-digit code or NA, and a
-        boolean Series true where a non-blank village was not found.
+    VillageMatch
     """
     lookup = _village_lookup()
     pairs = pd.DataFrame({"t": township_codes.astype(object), "v": villages.astype(object)})
     codes, uniq = pd.factorize(pd.MultiIndex.from_frame(pairs.fillna("\x00")))
-    names, vcodes, unknown = [], [], []
-    for t, v in uniq:
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniq)) if len(uniq) else np.zeros(0, int)
+    names, vcodes, unknown, ambiguous, renamed, renames = [], [], [], [], [], []
+    for (t, v), n_rows in zip(uniq, counts):
         if v == "\x00":
-            names.append(None), vcodes.append(None), unknown.append(False)
+            names.append(None), vcodes.append(None), unknown.append(False), ambiguous.append(False)
+            renamed.append(False)
             continue
         key = _clean(v)
-        hit = lookup.get((t, key)) if t != "\x00" else None
-        if hit:
-            names.append(hit[0]), vcodes.append(hit[1]), unknown.append(False)
-        else:
-            names.append(key), vcodes.append(None), unknown.append(True)
+        hit = None
+        if t != "\x00":
+            hit = lookup.official.get((t, key)) or lookup.derived.get((t, key))
+        amb = hit is None and (t, key) in lookup.ambiguous
+        changed = hit is not None and hit[0] != key
+        names.append(hit[0] if hit else key), vcodes.append(hit[1] if hit else None)
+        unknown.append(hit is None and not amb), ambiguous.append(amb), renamed.append(changed)
+        if changed:
+            renames.append({"raw": key, "township_code": t, "official": hit[0], "code": hit[1],
+                            "rows": int(n_rows)})
     idx = villages.index
-    return (pd.Series(pd.array(names, dtype="string").take(codes), index=idx),
-            pd.Series(pd.array(vcodes, dtype="string").take(codes), index=idx),
-            pd.Series(pd.array(unknown, dtype=bool).take(codes), index=idx))
+
+    def per_row(values, dtype):
+        return pd.Series(pd.array(values, dtype=dtype).take(codes), index=idx)
+
+    return VillageMatch(per_row(names, "string"), per_row(vcodes, "string"), per_row(unknown, bool),
+                        per_row(ambiguous, bool), per_row(renamed, bool), renames)
 
 
 # ---------------------------------------------------------------- addresses

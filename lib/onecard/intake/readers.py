@@ -14,6 +14,7 @@ import datetime as _dt
 import email
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pandas as pd
 
 from ..core.errors import InputFileError
 from ..core.log import logger
-from .sniff import decode_text, sniff_format
+from .sniff import decode_text, sniff_format, text_name
 
 __all__ = ["RawSheet", "read_file"]
 
@@ -43,6 +44,10 @@ class RawSheet:
         True when numbers/dates in ``grid`` are typed Excel cells.
     hidden : bool
         True for hidden/very hidden sheets.
+    original : pd.DataFrame or None
+        The grid as read, when text cleaning changed it (:mod:`.cleaning`).
+    cell_flags : dict of row number -> str
+        Cleaning flags per changed row.
     """
 
     name: str
@@ -50,6 +55,8 @@ class RawSheet:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     typed: bool = False
     hidden: bool = False
+    original: pd.DataFrame | None = None
+    cell_flags: dict[int, str] = field(default_factory=dict)
 
 
 def _frame(rows: list[list]) -> pd.DataFrame:
@@ -90,10 +97,17 @@ def _read_xlsx(path: Path) -> list[RawSheet]:
 
 def _read_xls(path: Path) -> list[RawSheet]:
     import xlrd
+    chatter = io.StringIO()  # xlrd writes "WARNING *** file size ..." to its logfile (stdout by default)
     try:
-        book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
-    except Exception:
-        book = xlrd.open_workbook(str(path), on_demand=True)
+        try:
+            book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True, logfile=chatter)
+        except Exception as exc:
+            if "encrypted" in str(exc).lower():
+                raise
+            book = xlrd.open_workbook(str(path), on_demand=True, logfile=chatter)
+    finally:
+        if chatter.getvalue().strip():
+            logger.info("xlrd on %s: %s", path.name, chatter.getvalue().strip()[:500])
     out = []
     for idx in range(book.nsheets):
         sh = book.sheet_by_index(idx)
@@ -247,12 +261,28 @@ def _parse_text(text: str) -> list[RawSheet]:
                          keep_default_na=False, na_filter=False, skip_blank_lines=False,
                          quoting=csv.QUOTE_MINIMAL, engine="c")
     except pd.errors.ParserError as exc:
-        raise InputFileError(f"文本文件无法按分隔符 {sep!r} 解析：{exc}") from exc
+        logger.info("CSV parser: %s", exc)
+        raise InputFileError(f"文本文件无法按分隔符 {sep!r} 解析（引号不成对或某行格式错误）。"
+                             "请在 Excel 中打开后另存为 .xlsx 或“CSV UTF-8”再试。") from exc
     df.index = range(1, len(df) + 1)
     return [RawSheet("", df, [], False, False)]
 
 
-def read_file(path: str | Path) -> tuple[str, str | None, list[RawSheet]]:
+_DAMAGED = "文件 {name} 已损坏（内容不完整或格式错误，可能是下载或拷贝中断），无法读取。请重新导出或重新拷贝该文件。"
+_ENCRYPTED = "文件 {name} 有密码保护（已加密），无法读取。请在 Excel 中输入密码打开，去掉密码后另存为 .xlsx 再试。"
+
+
+def _failure_reason(exc: Exception, fmt: str, name: str) -> str:
+    """A Chinese reason for a reader's exception (the English text goes to the log only)."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    if "encrypt" in text or "password" in text:
+        return _ENCRYPTED.format(name=name)
+    if fmt in ("xlsx", "xls") or any(w in text for w in ("zip", "corrupt", "truncat", "eof", "size", "compdoc")):
+        return _DAMAGED.format(name=name)
+    return f"文件 {name}（识别为 {fmt} 格式）无法读取，可能已损坏。请在 Excel 中打开后另存为 .xlsx 再试。"
+
+
+def read_file(path: str | Path, limits=None) -> tuple[str, str | None, list[RawSheet]]:
     """Read ``path`` into raw sheets, choosing the reader from the bytes.
 
     Returns
@@ -262,19 +292,51 @@ def read_file(path: str | Path) -> tuple[str, str | None, list[RawSheet]]:
         for text/HTML/XML formats (``None`` for binary workbooks); ``sheets``
         empty when the file is not a table (docx, binary).
 
+    Parameters
+    ----------
+    path : str or Path
+    limits : IntakeLimits, optional
+        Checked before parsing: file size, a ``.xlsx``'s uncompressed sizes, a text
+        file's longest line and line count (defaults: :func:`.limits.load_limits`).
+
     Raises
     ------
     InputFileError
-        Empty file, undecodable text, or a workbook no reader can open.
+        Empty, damaged (truncated) or encrypted file, undecodable text, or a workbook
+        no reader can open; :class:`.limits.LimitExceededError` over a limit. Messages
+        are Chinese; third-party warnings and log chatter go to the log, never the console.
     """
+    from .limits import check_file_size, load_limits
+
     path = Path(path)
+    name = text_name(path.name)
+    limits = limits or load_limits()
+    check_file_size(path, name, limits)
     fmt = sniff_format(path)
     if fmt == "empty":
-        raise InputFileError(f"文件 {path.name} 是空文件（没有任何内容）。请重新导出。")
+        raise InputFileError(f"文件 {name} 是空文件（没有任何内容）。请重新导出。")
+    if fmt == "damaged":
+        raise InputFileError(_DAMAGED.format(name=name))
+    if fmt == "encrypted":
+        raise InputFileError(_ENCRYPTED.format(name=name))
     if fmt in ("docx", "binary"):
         return fmt, None, []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return _read_format(path, fmt, limits, name)
+        finally:
+            for w in caught:
+                logger.info("reading %s: %s", name, str(w.message)[:300])
+
+
+def _read_format(path: Path, fmt: str, limits, name: str) -> tuple[str, str | None, list[RawSheet]]:
+    """Dispatch to the reader of ``fmt``; reader failures become Chinese :class:`InputFileError`."""
+    from .limits import LimitExceededError, check_text_lines, check_zip
+
     try:
         if fmt == "xlsx":
+            check_zip(path, name, limits)
             return fmt, None, _read_xlsx(path)
         if fmt == "xls":
             return fmt, None, _read_xls(path)
@@ -287,10 +349,13 @@ def read_file(path: str | Path) -> tuple[str, str | None, list[RawSheet]]:
         if fmt == "mime":
             sheets, enc = _parse_mime(data)
             return fmt, enc, sheets
+        check_text_lines(data, name, limits)
         text, enc = decode_text(data)
         return fmt, enc, _parse_text(text)
+    except LimitExceededError:
+        raise
     except InputFileError as exc:
-        raise InputFileError(f"文件 {path.name}：{exc}") from exc
+        raise InputFileError(f"文件 {name}：{exc}") from exc
     except Exception as exc:
-        raise InputFileError(f"文件 {path.name}（识别为 {fmt} 格式）无法读取：{type(exc).__name__}: {exc}。"
-                             "请在 Excel 中打开后另存为 .xlsx 再试。") from exc
+        logger.info("reader failed on %s (%s): %s: %s", name, fmt, type(exc).__name__, exc)
+        raise InputFileError(_failure_reason(exc, fmt, name)) from exc

@@ -19,6 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
 
+from .ids import float_text_digits
+
 __all__ = [
     "is_blank", "parse_money", "parse_month", "parse_date", "normalise_phone",
     "normalise_name", "normalise_text", "parse_small_int", "parse_category",
@@ -251,7 +253,10 @@ def normalise_phone(raw):
     """Phone -> digits only; ``+86``/``86-``/spaces/dashes removed; placeholders missing.
 
     Flags ``phone_format`` when the result is neither an 11-digit mobile nor a
-    landline (area code + 7-8 digits, or a bare 7-8 digit local number).
+    landline (area code + 7-8 digits, or a bare 7-8 digit local number). A text cell
+    ending in a float's ``.0`` (``13812345678.0``) loses the suffix when 15 or fewer
+    digits remain; with more the value is missing, flagged ``phone_precision_lost``
+    (the same rule as IDs and accounts, :func:`.ids.float_text_digits`).
     """
     if is_blank(raw):
         return None, (), None
@@ -260,6 +265,11 @@ def normalise_phone(raw):
     text = _text(raw)
     if text in _PHONE_PLACEHOLDER:
         return None, (), None
+    floated = float_text_digits(re.sub(r"\s", "", text))
+    if floated is not None:
+        if floated[1]:
+            return None, ("phone_precision_lost",), None
+        text = floated[0]
     text = re.split(r"[/,，;；、]", text)[0]
     text = re.sub(r"[\s\-()（）+]", "", text)
     if text.startswith("86") and len(text) == 13:

@@ -6,6 +6,8 @@
   ``@``, tab or CR) are prefixed with an apostrophe-like guard (OWASP CSV
   injection guidance), in both .xlsx and .csv; numeric columns are untouched.
 - CSV is UTF-8 with BOM so Excel on Chinese Windows opens it correctly.
+- Excel holds at most 32,767 characters in a cell: longer text is cut and says so
+  in the cell (:data:`TRUNCATION_NOTE`), and the cuts are counted and logged.
 """
 
 from __future__ import annotations
@@ -14,7 +16,28 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.log import logger
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Excel's limit on the characters of one cell.
+XLSX_CELL_LIMIT = 32_767
+TRUNCATION_NOTE = "…（超出Excel单元格上限，已截断，完整内容见CSV）"
+
+
+def fit_cells(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Copy of ``frame`` with text longer than :data:`XLSX_CELL_LIMIT` cut so that text
+    plus :data:`TRUNCATION_NOTE` fits one cell; returns ``(frame, cells cut)``."""
+    out, cut = frame.copy(), 0
+    keep = XLSX_CELL_LIMIT - len(TRUNCATION_NOTE)
+    for col in out.columns:
+        if pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
+            continue
+        s = out[col].astype("string")
+        long = (s.str.len() > XLSX_CELL_LIMIT).fillna(False)
+        if long.any():
+            cut += int(long.sum())
+            out[col] = s.where(~long, s.str[:keep] + TRUNCATION_NOTE)
+    return out, cut
 
 
 def defuse(frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,7 +63,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def write_xlsx(frames: dict[str, pd.DataFrame] | pd.DataFrame, path: Path,
-               headers: dict[str, str] | None = None) -> Path:
+               headers: dict[str, str] | None = None, stats: dict | None = None) -> Path:
     """Write one or more frames to an .xlsx, text cells as text, formulas defused.
 
     Parameters
@@ -48,6 +71,8 @@ def write_xlsx(frames: dict[str, pd.DataFrame] | pd.DataFrame, path: Path,
     frames : DataFrame or dict of sheet name -> DataFrame
     headers : dict, optional
         Column renames for display (e.g. Chinese headers).
+    stats : dict, optional
+        Receives ``truncated``: cells cut at :data:`XLSX_CELL_LIMIT` (see :func:`fit_cells`).
     """
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
@@ -56,9 +81,11 @@ def write_xlsx(frames: dict[str, pd.DataFrame] | pd.DataFrame, path: Path,
     if isinstance(frames, pd.DataFrame):
         frames = {"Sheet1": frames}
     wb = Workbook(write_only=True)
+    truncated = 0
     for sheet, frame in frames.items():
         ws = wb.create_sheet(title=str(sheet)[:31])
-        safe = defuse(frame)
+        safe, cut = fit_cells(defuse(frame))
+        truncated += cut
         cols = list(safe.columns)
         for i, _ in enumerate(cols, start=1):
             ws.column_dimensions[get_column_letter(i)].width = 18
@@ -71,6 +98,11 @@ def write_xlsx(frames: dict[str, pd.DataFrame] | pd.DataFrame, path: Path,
             ws.append([None if _missing(v) else (int(v) if num and float(v).is_integer() else v)
                        if num else str(v) for v, num in zip(row, numeric)])
     wb.save(path)
+    if truncated:
+        logger.warning("%s: %d cells longer than %d characters cut (full text in the CSV)",
+                       path.name, truncated, XLSX_CELL_LIMIT)
+    if stats is not None:
+        stats["truncated"] = truncated
     return path
 
 

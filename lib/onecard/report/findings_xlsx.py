@@ -58,7 +58,7 @@ def findings_sheet(findings: pd.DataFrame, titles: dict[str, str] | None = None)
         out["severity"] = out["severity"].map(SEVERITY_ZH).fillna(out["severity"])
     if "subject_type" in out:
         out["subject_type"] = out["subject_type"].map(SUBJECT_TYPE_ZH).fillna(out["subject_type"])
-    heads = dict(FINDING_COLUMNS_ZH)
+    heads = {**FINDING_COLUMNS_ZH, "public_no": "公开编号"}
     if "amount_fen" in out:
         out["amount_fen"] = pd.to_numeric(out["amount_fen"], errors="coerce").astype("Float64") / 100
         heads["amount_fen"] = MONEY_HEADER
@@ -93,7 +93,7 @@ def _widths(frame: pd.DataFrame) -> dict[str, float]:
 
 
 def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, titles: dict[str, str] | None = None,
-                        ledger=None) -> Path:
+                        ledger=None, stats: dict | None = None) -> Path:
     """Write ``findings.xlsx``.
 
     Parameters
@@ -105,6 +105,9 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, titles: dic
         rule_id -> Chinese title.
     ledger : onecard.ledger.Ledger, optional
         When given, open items get the fill-in sheet ``核实工作表`` (see module doc).
+    stats : dict, optional
+        Receives ``truncated``: text cells cut at Excel's 32,767-character limit
+        (:func:`onecard.report.excel.fit_cells`; the cell says so, the CSV keeps all).
 
     Returns
     -------
@@ -113,7 +116,11 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, titles: dic
     from ..ledger.cells import write_sheet
     from ..ledger.worksheet import FILL_COLUMNS, HASH_COLUMN, MONEY_COLUMNS, PROTECTED, SHEET
 
-    shown = findings_sheet(findings, titles)
+    from .excel import fit_cells
+
+    shown, cut = fit_cells(findings_sheet(findings, titles))
+    if stats is not None:
+        stats["truncated"] = cut
     id_head = FINDING_COLUMNS_ZH["finding_id"]
     notes = pd.DataFrame({"列名": list(shown.columns),
                           "说明": [_column_note(c) for c in shown.columns]})

@@ -25,13 +25,16 @@ from .charts import findings_by_rule_chart, monthly_payments_chart, to_data_uri,
 from .excel import write_csv
 from .findings_xlsx import rule_titles, write_findings_xlsx
 from ..core.fonts import css_font_face
-from ..core.mask import mask_frame
+from ..core.mask import Publisher
 
 TEMPLATES = template_dir()
-AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（身份证号、账号、电话已脱敏）"}
+AUDIENCES = {"internal": "内部核查版（含完整身份信息，注意保密）", "public": "公开版（姓名、身份证号、账号、电话已脱敏，疑点以公开编号标识）"}
 
 #: Chinese headers of the findings columns (one definition: ``core.labels``).
 FINDINGS_HEADERS_ZH = FINDING_COLUMNS_ZH
+#: Public exports carry 公开编号 instead of 疑点编号 (finding_id).
+PUBLIC_HEADERS_ZH = {"public_no": "公开编号",
+                     **{k: v for k, v in FINDINGS_HEADERS_ZH.items() if k != "finding_id"}}
 
 
 def _env() -> Environment:
@@ -60,30 +63,55 @@ def write_pdf(html: str, path: Path) -> Path:
     return path
 
 
-def export_findings(findings: pd.DataFrame, folder: Path, audience: str = "internal", *,
-                    ledger=None) -> None:
+def export_findings(findings: pd.DataFrame, folder: Path, audience: str = "internal",
+                    publisher: Publisher | None = None, *, ledger=None) -> dict:
     """Write ``findings.csv`` (machine format: canonical columns, fen, BOM) and
     ``findings.xlsx`` (for people: :mod:`onecard.report.findings_xlsx`) into ``folder``.
 
+    Public: ``public_no`` (公开编号) replaces ``finding_id`` as the first column and
+    every other column is masked by ``publisher`` (``core.mask.mask_frame``; without
+    one only digit runs and name columns are masked - callers pass ``Run.publisher``).
     ``ledger`` (internal audience only) adds the fill-in sheet that
     ``onecard ledger import`` reads back.
+
+    Returns
+    -------
+    dict
+        ``{"truncated": n}``: .xlsx cells cut at Excel's 32,767-character limit (each
+        says so in the cell; the CSV keeps the full text).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = findings[FINDINGS_COLUMNS]
     if audience == "public":
-        out = mask_frame(out)
+        out = mask_frame_public(out, publisher)
     write_csv(out, folder / "findings.csv")
+    stats: dict = {}
     write_findings_xlsx(out, folder / "findings.xlsx", titles=rule_titles(),
-                        ledger=ledger if audience == "internal" else None)
+                        ledger=ledger if audience == "internal" else None, stats=stats)
+    return {"truncated": stats.get("truncated", 0)}
 
 
-def findings_rows(findings: pd.DataFrame, audience: str, limit: int) -> list[dict]:
-    """Findings as template rows (masked for the public audience), at most ``limit``."""
+def mask_frame_public(frame: pd.DataFrame, publisher: Publisher | None) -> pd.DataFrame:
+    """``frame`` masked by ``publisher`` (or by rule only when there is none)."""
+    return (publisher or Publisher()).frame(frame)
+
+
+def findings_rows(findings: pd.DataFrame, audience: str, limit: int,
+                  publisher: Publisher | None = None) -> list[dict]:
+    """Findings as template rows, at most ``limit``; ``number`` is the finding_id
+    (internal) or the 公开编号 (public, everything masked by ``publisher``)."""
     shown = findings.head(limit)
     if audience == "public":
-        shown = mask_frame(shown)
+        shown = mask_frame_public(shown, publisher)
+        shown = shown.assign(number=shown["public_no"])
+    else:
+        shown = shown.assign(number=shown["finding_id"])
     return shown.astype(object).where(shown.notna(), None).to_dict("records")
+
+
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def render_township_report(run, township: str, out_dir: Path, audience: str = "internal",
@@ -122,21 +150,24 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     by_rule = review.findings_by_rule(run, township)
     overview = review.township_overview(run, township)
     rings = review.rings_for(run, township)
+    publisher = run.publisher if audience == "public" else None
     charts = [to_data_uri(findings_by_rule_chart(by_rule, f"{township}各类疑点数量")),
               to_data_uri(monthly_payments_chart(review.monthly_payments(run, township),
                                                  f"{township}各月成功发放金额（元）"))]
     graphs = review.export_township_graphs(run, township, out_dir / "graph", audience)
-    rings_shown = rings.head(20).assign(score=rings.head(20)["score"].map(format_score)) if not rings.empty else rings
+    rings_shown = run.shown(rings.head(20), audience)
+    if not rings_shown.empty:
+        rings_shown = rings_shown.assign(score=rings_shown["score"].map(format_score))
     context = {
         "township": township, "audience": audience, "audience_label": AUDIENCES[audience],
         "period": run.period, "run_id": run.analysis.meta.get("run_id", ""), "overview": overview,
-        "by_rule": by_rule.to_dict("records"), "findings": findings_rows(findings, audience, max_rows),
+        "by_rule": by_rule.to_dict("records"), "findings": findings_rows(findings, audience, max_rows, publisher),
         "titles": dict(zip(by_rule["rule_id"], by_rule["title_zh"])),
         "findings_total": len(findings), "max_rows": max_rows, "headers": FINDINGS_HEADERS_ZH,
-        "rings": rings_shown.astype(object).where(rings_shown.notna(), None).to_dict("records"),
+        "rings": _rows(rings_shown),
         "charts": charts, "graph_files": len(graphs),
-        "quality": township_quality(run, township).to_dict("records"),
-        "damaged": township_damaged_rows(run, township).to_dict("records"),
+        "quality": _rows(run.shown(township_quality(run, township), audience)),
+        "damaged": _rows(run.shown(township_damaged_rows(run, township), audience)),
         "not_checked": review.not_checked(run).to_dict("records"),
         "parameters": _parameters_zh(parameters or {}),
         **sections.labels_section(), **sections.policy_section(run), **sections.appendix_section(run),
@@ -150,7 +181,7 @@ def render_township_report(run, township: str, out_dir: Path, audience: str = "i
     write_pdf(html, paths["pdf"])
     ledger = open_run_ledger(run.manifest) if audience == "internal" else None
     try:
-        export_findings(findings, out_dir, audience, ledger=ledger)
+        export_findings(findings, out_dir, audience, publisher, ledger=ledger)
     finally:
         if ledger is not None:
             ledger.close()
@@ -184,14 +215,15 @@ SUM_COLUMNS = ("疑点金额（元）", "疑点金额（分）", "每千名受�
 
 
 def render_district_summary(run, out_dir: Path, parameters: dict | None = None,
-                            ledger_path: str | Path | None = None) -> dict:
+                            ledger_path: str | Path | None = None, audience: str | None = None) -> dict:
     """Write ``district_summary.html`` and ``.pdf`` into the run folder ``out_dir``.
 
     The summary is a league table (townships ranked per 1,000 beneficiaries, money
     in the three categories), the spot-check targets with reasons (from the ledger's
     submissions when the run has a ledger — manifest ``ledger.path`` or
     ``ledger_path`` — else the township parameters), the typical cases and top
-    rings; run details are in the appendix.
+    rings; run details are in the appendix. ``audience`` defaults to the run's
+    (``manifest.parameters.audience``); public masks the tables and cases.
     """
     from ..views import review
     from ..views.money import finding_rows
@@ -200,7 +232,7 @@ def render_district_summary(run, out_dir: Path, parameters: dict | None = None,
 
     out_dir = Path(out_dir)
     metrics = run.analysis.metrics
-    audience = ((run.manifest or {}).get("parameters") or {}).get("audience", "internal")
+    audience = audience or ((run.manifest or {}).get("parameters") or {}).get("audience", "internal")
     by_rule = review.findings_by_rule(run)
     charts = [to_data_uri(findings_by_rule_chart(by_rule, "全区各类疑点数量"))]
     if not metrics.empty and "疑点数" in metrics.columns:
@@ -221,8 +253,8 @@ def render_district_summary(run, out_dir: Path, parameters: dict | None = None,
         "by_rule": by_rule.to_dict("records"), "charts": charts,
         "metrics_columns": list(shown.columns),
         "metrics": shown.to_dict("records"),
-        "quality": review.data_quality(run).to_dict("records"),
-        "damaged": review.damaged_rows(run).to_dict("records"),
+        "quality": _rows(run.shown(review.data_quality(run), audience)),
+        "damaged": _rows(run.shown(review.damaged_rows(run), audience)),
         "not_checked": review.not_checked(run).to_dict("records"),
         "townships": (run.manifest or {}).get("townships", []),
         "parameters": _parameters_zh(parameters or {}),

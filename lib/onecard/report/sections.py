@@ -22,7 +22,6 @@ import pandas as pd
 
 from ..core.labels import SCORE_PART_ZH, SEVERITY_ZH, SUBJECT_TYPE_ZH, format_score
 from ..core.log import logger
-from ..core.mask import mask_frame
 from ..views.money import run_money
 from .charts import to_data_uri
 
@@ -97,7 +96,7 @@ def timeline_section(run, findings: pd.DataFrame, audience: str, n: int = TOP_CA
     if cases.empty:
         return {"timelines": [], "top_cases": n}
     tables = _tables(run)
-    shown = mask_frame(cases) if audience == "public" else cases
+    shown = run.shown(cases, audience)
     rules = findings.groupby("subject_id")["rule_id"].agg(lambda s: "、".join(sorted(set(s))))
     out = []
     for pid, label_id, name in zip(cases["subject_id"], shown["subject_id"], shown["name"]):
@@ -131,13 +130,14 @@ def ring_section(run, township: str, audience: str) -> dict:
         for rid, score in zip(rings["ring_id"], rings["score"]):
             if not score >= threshold:
                 continue
+            shown = run.publisher.number(rid) if audience == "public" else rid
             try:
-                fig = draw_ring(net, rid, audience=audience)
+                fig = draw_ring(net, rid, audience=audience, title_id=shown)
             except Exception:  # a drawing must not stop the report
                 logger.exception("drawing ring %s failed", rid)
                 continue
             members = review.ring_members_for(run, rid, audience)
-            figs.append({"ring_id": rid, "score": format_score(score), "uri": to_data_uri(fig),
+            figs.append({"ring_id": shown, "score": format_score(score), "uri": to_data_uri(fig),
                          "members": members.astype(object).where(members.notna(), None).to_dict("records")})
     return {"ring_figs": figs, "ring_min_score": format_score(threshold), "score_weights": weights}
 
@@ -166,8 +166,10 @@ def league_section(run, audience: str, ledger=None, rows: pd.DataFrame | None = 
         source = "街道参数文件自查上报数"
     targets = league.spot_check_targets(table, reported=reported, threshold=threshold, source=source)
     typical = league.typical_cases(findings)
-    shown = mask_frame(typical) if audience == "public" else typical
-    top = league.top_rings(rings_for(run))
+    shown = run.shown(typical, audience)
+    if audience != "public":
+        shown = shown.assign(public_no=shown["finding_id"])
+    top = run.shown(league.top_rings(rings_for(run)), audience)
     return {"league": table.astype(object).where(table.notna(), None).to_dict("records"),
             "league_money": list(league.LEAGUE_MONEY.items()),
             "spot_checks": targets.astype(object).where(targets.notna(), None).to_dict("records"),

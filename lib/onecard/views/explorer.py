@@ -24,24 +24,29 @@ def filter_findings(run: review.Run, township: str | None = None, rule_id: str |
 
     ``text`` matches ``subject_id``, ``related_ids``, ``name`` or ``evidence``
     (case-insensitive substring). Returns the standard findings columns,
-    highest severity and money first; masked for ``audience="public"``.
+    highest severity and money first. For ``audience="public"`` the findings are
+    masked first (``Run.shown``) and the search runs over the masked forms only, so
+    a full ID or name typed in finds nothing it could confirm.
     """
     f = review.findings_for(run, None if township in (None, "", ALL) else township)
     if rule_id not in (None, "", ALL):
         f = f[f["rule_id"] == rule_id]
+    f = run.shown(f, audience)
     if text:
         needle = str(text).strip().lower()
         hay = (f["subject_id"].fillna("") + " " + f["related_ids"].fillna("") + " "
                + f["name"].fillna("") + " " + f["evidence"].fillna("")).str.lower()
-        f = f[hay.str.contains(needle, regex=False)]
-    if audience == "public":
-        from ..core.mask import mask_frame
-        f = mask_frame(f)
+        f = f[hay.str.contains(needle, regex=False).fillna(False)]
     return f.reset_index(drop=True)
 
 
-def person_card(run: review.Run, person_id: str) -> dict[str, pd.DataFrame]:
+def person_card(run: review.Run, person_id: str, audience: str = "internal") -> dict[str, pd.DataFrame]:
     """Everything the run knows about one person.
+
+    ``audience="public"``: ``person_id`` is matched against the *masked* IDs only
+    (``4201**********0138``; a full ID finds nothing), and every frame of the card
+    is masked (``Run.shown``). Several people may share a masked ID: the card then
+    covers all of them.
 
     Returns
     -------
@@ -51,6 +56,8 @@ def person_card(run: review.Run, person_id: str) -> dict[str, pd.DataFrame]:
         belong to, one row or empty), ``links`` (identifiers shared with others:
         ``node, kind, degree``), ``roster`` (their roster rows).
     """
+    if audience == "public":
+        return _public_card(run, str(person_id).strip().upper())
     pid = str(person_id).strip().upper()
     payouts = run.payouts
     out = {"payouts": payouts[payouts["person_id"] == pid].reset_index(drop=True)}
@@ -80,6 +87,21 @@ def person_card(run: review.Run, person_id: str) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _public_card(run: review.Run, masked: str) -> dict[str, pd.DataFrame]:
+    """:func:`person_card` for the public audience: look-up by masked ID, masked output."""
+    from ..core.mask import mask_id
+
+    people = run.payouts["person_id"].dropna().astype("string")
+    hits = people[mask_id(people) == masked].unique() if "*" in masked else []
+    cards = [person_card(run, pid) for pid in hits]
+    out = {}
+    for key in ("payouts", "findings", "roster", "ring", "links"):
+        frames = [c[key] for c in cards if len(c[key])]
+        joined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        out[key] = run.shown(joined, "public") if len(joined) else joined
+    return out
+
+
 def build_explorer(run: review.Run, audience: str = "internal"):
     """An ipywidgets panel: township and rule pickers, a search box, findings and a person card."""
     import ipywidgets as w
@@ -89,7 +111,9 @@ def build_explorer(run: review.Run, audience: str = "internal"):
     township = w.Dropdown(options=[ALL] + sorted(f["township"].dropna().unique()), description="街道")
     rule = w.Dropdown(options=[ALL] + sorted(f["rule_id"].dropna().unique()), description="规则")
     search = w.Text(placeholder="身份证号、账号、姓名或关键词", description="查找")
-    person = w.Text(placeholder="输入身份证号查看个人详情", description="个人")
+    person = w.Text(placeholder=("输入脱敏身份证号（如 4201**********0138）查看个人详情"
+                                 if audience == "public" else "输入身份证号查看个人详情"),
+                    description="个人")
     out_findings, out_person = w.Output(), w.Output()
 
     def refresh(*_):
@@ -103,7 +127,7 @@ def build_explorer(run: review.Run, audience: str = "internal"):
         with out_person:
             out_person.clear_output()
             if person.value.strip():
-                for title, frame in person_card(run, person.value).items():
+                for title, frame in person_card(run, person.value, audience).items():
                     display(w.HTML(f"<h4>{title}</h4>"))
                     display(frame.head(50))
 

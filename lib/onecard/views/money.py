@@ -72,7 +72,7 @@ class RunMoney:
 
 def finding_rows(run) -> pd.DataFrame | None:
     """``analysis/finding_rows.parquet`` of the run, or None when the run has none."""
-    path = Path(run.folder) / "analysis" / "finding_rows.parquet"
+    path = Path(getattr(run, "work", None) or run.folder) / "analysis" / "finding_rows.parquet"
     return pd.read_parquet(path) if path.exists() else None
 
 

@@ -27,7 +27,7 @@ QUALITY_COLUMNS = ["文件", "工作表", "表", "本街道接收行", "本街�
 def _accepted(run) -> pd.DataFrame:
     """``table, _file, _sheet, township, rows`` over the intake tables with a township column."""
     parts = []
-    for path in sorted(Path(run.folder, "intake").glob("*.parquet")):
+    for path in sorted(Path(getattr(run, "work", None) or run.folder, "intake").glob("*.parquet")):
         try:
             t = pd.read_parquet(path, columns=["township", "_file", "_sheet"])
         except (KeyError, ValueError, OSError):   # a table without township/source columns

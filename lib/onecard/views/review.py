@@ -36,27 +36,54 @@ REASON_ZH = {
 
 @dataclass
 class Run:
-    """A finished (or partly finished) run folder, loaded lazily."""
+    """A finished (or partly finished) run, loaded lazily.
+
+    ``folder`` is the run folder (reports, manifest); ``work`` the folder holding
+    ``intake/`` and ``analysis/`` - the same folder for internal runs, the private
+    work folder (``--work``, default ``RUNDIR.internal``) for public ones.
+    """
 
     folder: Path
     analysis: Analysis
     manifest: dict = field(default_factory=dict)
+    work: Path | None = None
+
+    def __post_init__(self):
+        self.work = Path(self.work) if self.work is not None else Path(self.folder)
+
+    @cached_property
+    def publisher(self):
+        """The run's ``onecard.core.mask.Publisher``: its people's names (from every
+        intake table) and its 公开编号 (``analysis/public_ids.csv``, else recomputed)."""
+        from ..core.mask import Publisher, people_names
+        from ..core.tables import TABLES
+
+        tables = {n: t for n in TABLES if (t := self.table(n)) is not None}
+        path = self.work / "analysis" / "public_ids.csv"
+        numbers = (pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+                   if path.exists() else self.analysis.public_numbers())
+        return Publisher(people_names(tables), numbers)
+
+    def shown(self, frame: pd.DataFrame, audience: str = "internal") -> pd.DataFrame:
+        """``frame`` as the audience may see it: unchanged for ``internal``, for
+        ``public`` masked by :attr:`publisher` (names, IDs, accounts, phones, 公开编号)."""
+        return self.publisher.frame(frame) if audience == "public" else frame
 
     @cached_property
     def intake_summary(self) -> dict:
-        path = self.folder / "intake" / "intake.json"
+        path = self.work / "intake" / "intake.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     @cached_property
     def quarantine(self) -> pd.DataFrame:
-        path = self.folder / "intake" / "quarantine.csv"
+        path = self.work / "intake" / "quarantine.csv"
         if not path.exists():
             return pd.DataFrame(columns=["file", "sheet", "row", "table", "reason", "detail", "raw"])
         return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A canonical intake table of the run, or None when it was not supplied."""
-        path = self.folder / "intake" / f"{name}.parquet"
+        path = self.work / "intake" / f"{name}.parquet"
         return pd.read_parquet(path) if path.exists() else None
 
     @cached_property
@@ -68,22 +95,33 @@ class Run:
         return tuple(self.analysis.meta.get("period", ["", ""]))
 
 
-def load_run(run_dir: str | Path, with_network: bool = True) -> Run:
-    """Load a run folder written by ``onecard run``.
+def load_run(run_dir: str | Path, with_network: bool = True,
+             work_dir: str | Path | None = None) -> Run:
+    """Load a run written by ``onecard run``.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run folder (manifest, reports).
+    work_dir : path, optional
+        The folder holding ``intake/`` and ``analysis/`` (``--work``); ``None`` means
+        ``run_dir`` itself. Nothing executable is loaded from either (the network is
+        rebuilt from parquet tables; a ``network.pkl`` is ignored).
 
     Raises
     ------
     RunError
-        When ``run_dir`` has no ``analysis/`` folder (the run did not get that far).
+        When the work folder has no ``analysis/`` folder (the run did not get that far).
     """
     from ..core.errors import RunError
 
     folder = Path(run_dir)
-    if not (folder / "analysis" / "findings.parquet").exists():
-        raise RunError(f"运行目录 {folder} 中没有分析结果（analysis/findings.parquet），请先运行 onecard run。")
+    work = Path(work_dir) if work_dir else folder
+    if not (work / "analysis" / "findings.parquet").exists():
+        raise RunError(f"运行目录 {work} 中没有分析结果（analysis/findings.parquet），请先运行 onecard run。")
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
-    return Run(folder, load_analysis(folder / "analysis", with_network=with_network), manifest)
+    return Run(folder, load_analysis(work / "analysis", with_network=with_network), manifest, work)
 
 
 def _in_township(frame: pd.DataFrame, township: str | None) -> pd.DataFrame:
@@ -246,10 +284,7 @@ def ring_members_for(run: Run, ring_id: str, audience: str = "internal") -> pd.D
     m = run.analysis.network_table("ring_members")
     if m.empty:
         return m
-    m = m[m["ring_id"] == ring_id]
-    if audience == "public":
-        from ..core.mask import mask_frame
-        m = mask_frame(m)
+    m = run.shown(m[m["ring_id"] == ring_id], audience)
     return pd.DataFrame({"姓名": m["name"], "身份证号": m["person_id"], "街道": m["township"],
                          "村(社区)": m["village"], "户": m["household"],
                          "角色": m["role"].map(ROLE_ZH).fillna(m["role"]),
@@ -274,15 +309,18 @@ def export_township_graphs(run: Run, township: str, folder: Path,
     (folder / "rings").mkdir(parents=True, exist_ok=True)
     from ..graph.i2 import export_i2
 
-    written = export_i2(net, folder, township, township=township, audience=audience)
+    publisher = run.publisher if audience == "public" else None
+    written = export_i2(net, folder, township, township=township, audience=audience, publisher=publisher)
     for rid in rings_for(run, township).get("ring_id", pd.Series(dtype=str)):
-        written += export_i2(net, folder / "rings", rid, ring_id=rid, audience=audience)
+        shown = publisher.number(rid) if publisher else rid
+        written += export_i2(net, folder / "rings", shown, ring_id=rid, audience=audience, publisher=publisher)
     for fmt in ("graphml", "gexf"):
         written.append(export_graph(net, folder / f"{township}.{fmt}", township=township,
-                                    fmt=fmt, audience=audience))
+                                    fmt=fmt, audience=audience, publisher=publisher))
         for rid in rings_for(run, township).get("ring_id", pd.Series(dtype=str)):
-            written.append(export_graph(net, folder / "rings" / f"{rid}.{fmt}", ring_id=rid,
-                                        fmt=fmt, audience=audience))
+            shown = publisher.number(rid) if publisher else rid
+            written.append(export_graph(net, folder / "rings" / f"{shown}.{fmt}", ring_id=rid,
+                                        fmt=fmt, audience=audience, publisher=publisher))
     return written
 
 
