@@ -314,7 +314,10 @@ def test_i2_tables_beside_graphml(demo, tmp_path):
     members = run.analysis.network_table("ring_members")
     ids = members.loc[members["ring_id"] == rid, "person_id"].tolist()
     assert all(any(i in e for e in ent["entity_id"]) for i in ids)
-    pub = (tmp_path / "public" / "rings" / f"{rid}_entities.csv").read_text(encoding="utf-8-sig")
-    pub += (tmp_path / "public" / "rings" / f"{rid}_links.csv").read_text(encoding="utf-8-sig")
-    assert not any(i in pub for i in ids)
+    number = run.publisher.number(rid)                  # public files are named by 公开编号
+    pub = (tmp_path / "public" / "rings" / f"{number}_entities.csv").read_text(encoding="utf-8-sig")
+    pub += (tmp_path / "public" / "rings" / f"{number}_links.csv").read_text(encoding="utf-8-sig")
+    assert not any(i in pub for i in ids) and rid not in pub
+    names = members.loc[members["ring_id"] == rid, "name"].dropna().tolist()
+    assert not any(n in pub for n in names if len(n) > 1)
     assert "收款" in pub

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..ledger.money import AT_RISK, CATEGORIES, CATEGORY_OF_RULE, OVERPAID, UNDERPAID, money_by_category
+from ..ledger.money import AT_RISK, CATEGORIES, OVERPAID, UNDERPAID, money_by_category
 
 __all__ = ["RunMoney", "run_money", "finding_rows", "CATEGORIES", "CATEGORY_ANCHORS", "CATEGORY_NOTES"]
 
