@@ -321,3 +321,18 @@ def test_i2_tables_beside_graphml(demo, tmp_path):
     names = members.loc[members["ring_id"] == rid, "name"].dropna().tolist()
     assert not any(n in pub for n in names if len(n) > 1)
     assert "收款" in pub
+
+
+@pytest.mark.slow
+def test_pack_command_needs_an_audience_and_writes_the_pack(demo, tmp_path):
+    from onecard.cli import main
+
+    f = pd.read_parquet(demo / "analysis" / "findings.parquet")
+    fid = f.loc[f["subject_type"] == "person", "finding_id"].iloc[0]
+    with pytest.raises(SystemExit) as exc:
+        main(["pack", fid, "--run", str(demo), "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert main(["pack", fid, "--run", str(demo), "--out", str(tmp_path), "--audience", "internal"]) == 0
+    assert (tmp_path / f"{fid}.pdf").exists() and (tmp_path / f"{fid}.html").exists()
+    html = (tmp_path / f"{fid}.html").read_text(encoding="utf-8")
+    assert "内部资料" in html and fid in html

@@ -93,7 +93,8 @@ def cmd_pack(args) -> int:
     if files and Path(files[0]["path"]).exists():
         from .policy import load_policy
         policy = load_policy(files[0]["path"])
-    history, number = None, None
+    history = None
+    number = run.publisher.number(args.target) if args.audience == "public" else None
     ledger = open_run_ledger(run.manifest, args.ledger)
     if ledger is not None:
         with ledger:
