@@ -15,6 +15,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/setup.sh
 
 setup: $(STAMP)
 
+BROWSER_STAMP := .venv/.browser-stamp
+$(BROWSER_STAMP): $(STAMP) scripts/setup.sh
+	bash scripts/setup.sh --browser
+	touch $(BROWSER_STAMP)
+
 demo: $(STAMP)
 	@if [ ! -f "$(DEMO_DATA)_truth/truth.csv" ]; then \
 	  rm -rf "$(DEMO_DATA)" "$(DEMO_DATA)_truth"; \
@@ -24,7 +29,7 @@ demo: $(STAMP)
 	$(PY) -m onecard.cli score --findings "$(RUN)/findings.csv" --truth "$(DEMO_DATA)_truth"
 	@echo "报告位置：$(RUN)（各街道目录下的 review.html / review.pdf，及 district_summary.html）"
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER_STAMP)
 	.venv/bin/lint-imports
 	.venv/bin/ruff check --select F lib tests bench scripts
 	$(PY) -m pytest -n 2 --dist loadfile -q

@@ -9,6 +9,22 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 
+# `setup.sh --browser` (run by `make test`, not by `make demo`): Debian's chromium for the
+# explorer's real-browser test (Playwright drives /usr/bin/chromium; no browser download).
+if [ "${1:-}" = "--browser" ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      say "安装浏览器测试所需的 chromium"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    else
+      say "警告：本机没有 apt-get，无法安装 chromium；浏览器测试在 CI=true 时会失败。"
+    fi
+  fi
+  exit 0
+fi
+
 need_apt=()
 fc-list :lang=zh 2>/dev/null | grep -q . || need_apt+=(fonts-noto-cjk)
 for lib in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0; do

@@ -36,7 +36,7 @@ import pandas as pd
 #: Folders of RUNDIR not scanned because they are still written there until the
 #: runner's ``--work`` folder is merged. THE LEAD EMPTIES THIS AT MERGE: a public run
 #: folder then holds no internal folder at all.
-ALLOWED_INTERNAL: tuple[str, ...] = ("intake", "analysis")
+ALLOWED_INTERNAL: tuple[str, ...] = ()  # intake/ and analysis/ live in the work folder (RUNDIR.internal)
 
 ID_KINDS = ("id", "cert", "account", "phone")
 HEX_RUN = re.compile(r"[0-9a-f]{12,}")

@@ -159,7 +159,9 @@ def test_explorer_runs_in_batch_without_widgets(demo, tmp_path):
                         progress_bar=False, execution_timeout=300)
     text = out.read_text(encoding="utf-8")
     assert "Dropdown(" not in text and "IntSlider(" not in text
-    assert "'findings':" in text
+    assert "涉及本人及其账户、手机号的疑点" in text  # the person's story tables were output
+    fid = findings.loc[findings["subject_id"] == pid, "finding_id"].iloc[0]
+    assert fid in text
 
 
 def test_failing_township_does_not_stop_others(demo, tmp_path, monkeypatch):

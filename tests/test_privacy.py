@@ -144,7 +144,8 @@ class _Bomb:
 
 
 def test_planted_pickle_in_a_run_folder_never_executes(ring_net, tmp_path):
-    from onecard.views import explorer, review
+    from onecard.explorer.data import open_run
+    from onecard.views import review
 
     f, _, _ = _findings()
     run_dir = tmp_path / "run"
@@ -154,8 +155,8 @@ def test_planted_pickle_in_a_run_folder_never_executes(ring_net, tmp_path):
     marker = tmp_path / "executed.txt"
     (run_dir / "analysis" / "network.pkl").write_bytes(pickle.dumps(_Bomb(str(marker))))
     run = review.load_run(run_dir)
-    explorer.filter_findings(run, audience="public")
-    assert run.analysis.network.graph.number_of_nodes() > 0
+    data = open_run(run_dir, audience="public")
+    assert run.analysis.network.graph.number_of_nodes() > 0 and len(data.edges) > 0
     assert not marker.exists()
     # the bomb is real: unpickling it does create the file
     pickle.loads((run_dir / "analysis" / "network.pkl").read_bytes())
@@ -163,33 +164,37 @@ def test_planted_pickle_in_a_run_folder_never_executes(ring_net, tmp_path):
 
 
 def test_run_folder_and_work_folder_apart_and_public_explorer(ring_net, tmp_path):
-    from onecard.views import explorer, review
+    from onecard.explorer.data import open_run
+    from onecard.explorer.find import Filters, display_findings, find
+    from onecard.explorer.story import person_story
+    from onecard.views import review
 
     f, _, _ = _findings()
     run_dir, work = tmp_path / "run", tmp_path / "run.internal"
     run_dir.mkdir()
-    (run_dir / "manifest.json").write_text(json.dumps({"parameters": {"audience": "public"}}))
+    (run_dir / "manifest.json").write_text(json.dumps({"parameters": {"audience": "public"},
+                                                       "work_dir": str(work)}))
     _analysis(ring_net, f).save(work / "analysis")
     (work / "intake").mkdir()
     frame("payouts", [pay(P[0], K1, name="石某琴"), pay(P[1], K1, name="吴某秀")]).to_parquet(
         work / "intake" / "payouts.parquet")
     run = review.load_run(run_dir, work_dir=work)
     assert run.work == work and run.manifest["parameters"]["audience"] == "public"
-    shown = explorer.filter_findings(run, audience="public")
-    assert shown["public_no"].tolist() == ["GK-0001", "GK-0002"]
-    assert "吴某秀" not in shown.to_csv() and "吴*秀" in shown.loc[0, "evidence"]
+    data = open_run(run_dir, audience="public")
+    assert data.work_dir == work
+    found, _ = find(data, Filters())
+    shown = display_findings(found, "public", names=data.names_in(found))
+    text = shown.to_csv()
+    assert len(shown) == 2 and "疑点编号" not in shown.columns
+    assert "吴某秀" not in text and P[0] not in text and K1 not in text
     # public search runs over masked forms: a full ID or name finds nothing
-    assert explorer.filter_findings(run, text=P[0], audience="public").empty
-    assert explorer.filter_findings(run, text="石某琴", audience="public").empty
-    assert len(explorer.filter_findings(run, text="石*琴", audience="public")) == 1
-    assert len(explorer.filter_findings(run, text=P[0], audience="internal")) == 1
-    masked = P[0][:4] + "*" * 10 + P[0][-4:]
-    assert all(len(v) == 0 for v in explorer.person_card(run, P[0], "public").values())
-    card = explorer.person_card(run, masked, "public")
-    assert len(card["payouts"]) == 1 and card["payouts"].loc[0, "name"] == "石*琴"
-    assert P[0] not in card["payouts"].to_csv() and K1 not in card["findings"].to_csv()
-    full = explorer.person_card(run, P[0])
-    assert full["payouts"].loc[0, "person_id"] == P[0]
+    assert find(data, Filters(query=P[0]))[0].empty
+    assert find(data, Filters(query="石某琴"))[0].empty
+    internal = open_run(run_dir, audience="internal")
+    assert len(find(internal, Filters(query=P[0]))[0]) >= 1
+    story = person_story(data, P[0])
+    shown_story = json.dumps(story.card, ensure_ascii=False) + story.findings_display.to_csv()
+    assert P[0] not in shown_story and "石某琴" not in shown_story
 
 
 def test_xlsx_cell_over_excel_limit_says_it_was_cut(tmp_path):

@@ -148,9 +148,23 @@ def test_multiple_accounts_and_replacement():
         r["account_no"] = "6228480000000002"
     cards = [dict(account_no="6228480000000001", holder_id=PID, opened_on="2015-01-01"),
              dict(account_no="6228480000000002", holder_id=PID, opened_on="2020-06-20")]
-    out = run("MULTIPLE_ACCOUNTS", rows, cards=cards)
+    # the registry says nothing of closing (no 销户日期, no 卡状态): a clean switch cannot be
+    # told from a replacement, so nobody is accused; the person is listed as not clearable
+    ctx = RuleContext({"payouts": canonical("payouts", rows, "p.xlsx"),
+                       "cards": canonical("cards", cards, "c.xlsx")}, POLICY, PERIOD)
+    out, status = run_catalogue(ctx, ["MULTIPLE_ACCOUNTS"])
+    assert out.empty
+    assert ctx.unresolved[["rule_id", "subject_id", "missing_column"]].values.tolist() == [
+        ["MULTIPLE_ACCOUNTS", PID, "cards.card_status"]]
+    # paid into both accounts after the switch: a finding whatever the registry says
+    both = rows + [dict(r, account_no="6228480000000001") for r in rows[8:9]]
+    out = run("MULTIPLE_ACCOUNTS", both, cards=cards)
     assert out[["subject_id", "related_ids", "subsidy"]].values.tolist() == [
         [PID, "6228480000000001;6228480000000002", pd.NA]]
+    # a registry that records closing: card 1 open (blank 销户日期 = none) while card 2 is used
+    cards[1]["closed_on"] = "2099-01-01"
+    out = run("MULTIPLE_ACCOUNTS", rows, cards=cards)
+    assert out[["subject_id", "related_ids"]].values.tolist() == [[PID, "6228480000000001;6228480000000002"]]
     cards[0]["closed_on"] = "2020-06-30"
     assert run("MULTIPLE_ACCOUNTS", rows, cards=cards).empty
 

@@ -18,6 +18,10 @@ Saved layout (``RUNDIR/analysis/``):
 - ``public_ids.csv`` — the 公开编号 mapping (``kind, internal_id, public_no``) of
   public files; it stays in the work folder, never in a public run folder.
 - ``metrics.parquet`` — per-township summary metrics
+- ``finding_rows.parquet`` — one row per finding x source row (``finding_id, rule_id,
+  table, _file, _sheet, _row, amount_fen``; ``onecard.rules.catalogue.run_catalogue``)
+- ``cannot_clear.parquet`` — 未能排除合法情形 (``onecard.rules.context.UNRESOLVED_COLUMNS``)
+- ``pending_matches.parquet`` — 待人工确认 names (``onecard.rules.context.PENDING_COLUMNS``)
 - ``meta.json`` — period, policy files, run id
 """
 
@@ -35,29 +39,9 @@ from ..core.findings import empty_findings
 from ..core.log import logger
 from ..rules.catalogue import run_catalogue
 from ..rules.context import RuleContext
+from .parameters import parse_period  # noqa: F401  (re-exported: its home was here)
 
 __all__ = ["Analysis", "analyse", "load_analysis", "parse_period"]
-
-
-def parse_period(text: str | None) -> tuple[pd.Period, pd.Period]:
-    """Parse a review period ``YYYY-MM:YYYY-MM`` (inclusive) into two monthly Periods.
-
-    Raises
-    ------
-    ParameterError
-        When the text is not two months or the start is after the end.
-    """
-    from ..core.errors import ParameterError
-
-    text = text or "2020-01:2021-12"
-    try:
-        start, end = (pd.Period(p.strip(), freq="M") for p in text.split(":"))
-    except Exception as exc:
-        raise ParameterError(
-            f"核查期间“{text}”格式不正确，应为 起始年月:结束年月，例如 2020-01:2021-12。") from exc
-    if start > end:
-        raise ParameterError(f"核查期间“{text}”的起始年月晚于结束年月。")
-    return start, end
 
 
 @dataclass
@@ -87,6 +71,9 @@ class Analysis:
     network: Any = None
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     meta: dict = field(default_factory=dict)
+    finding_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cannot_clear: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pending_matches: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def network_table(self, name: str) -> pd.DataFrame:
         """One of the network's tables (``rings``, ``ring_members``, ``hubs``,
@@ -114,6 +101,8 @@ class Analysis:
             save_network(self.network, folder / "network")
         self.public_numbers().to_csv(folder / "public_ids.csv", index=False, encoding="utf-8-sig")
         _to_parquet(self.metrics, folder / "metrics.parquet")
+        for name in ("finding_rows", "cannot_clear", "pending_matches"):
+            _to_parquet(getattr(self, name), folder / f"{name}.parquet")
         (folder / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=2),
                                           encoding="utf-8")
 
@@ -144,7 +133,9 @@ def load_analysis(folder: Path, with_network: bool = True) -> Analysis:
                                           dtype={"missing_tables": str, "error": str},
                                           keep_default_na=False),
                   recon=recon, network=network, metrics=metrics,
-                  meta=json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+                  meta=json.loads((folder / "meta.json").read_text(encoding="utf-8")),
+                  **{n: pd.read_parquet(folder / f"{n}.parquet") for n in
+                     ("finding_rows", "cannot_clear", "pending_matches") if (folder / f"{n}.parquet").exists()})
     if network is None:
         an.network = _TablesOnly({n: pd.read_parquet(folder / f"{n}.parquet")
                                   for n in ("rings", "ring_members", "hubs", "institutions")
@@ -202,7 +193,8 @@ class _TablesOnly:
 def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd.Period],
             params: dict | None = None, run_id: str = "",
             quarantine: pd.DataFrame | None = None,
-            self_reports: dict | None = None) -> Analysis:
+            self_reports: dict | None = None, graph: dict | None = None,
+            data_dir: str | Path | None = None) -> Analysis:
     """Analyse the whole district once.
 
     Parameters
@@ -223,6 +215,12 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     self_reports : dict, optional
         ``{township: problems its self-inspection reported}`` from the township
         parameters; the metrics name 零报送 / 抽查重点 townships from it.
+    data_dir : path, optional
+        The delivery folder (or file): its ``confirmations.yaml`` (investigators'
+        confirmed name matches, ``onecard.rules.confirm``) is read by the rules.
+    graph : dict, optional
+        Network parameters (``RunParameters.graph``, from ``load_graph_params``);
+        default: ``graph.yaml`` as found by ``onecard.core.resources``.
 
     Returns
     -------
@@ -231,12 +229,14 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     timings = {}
     ctx = RuleContext(tables=tables, policy=policy, period=period, params=params or {},
                       extras={"quarantine": quarantine if quarantine is not None else pd.DataFrame(),
-                              **({"self_reports": self_reports} if self_reports else {})})
+                              **({"self_reports": self_reports} if self_reports else {}),
+                              **({"data_dir": Path(data_dir) if Path(data_dir).is_dir() else Path(data_dir).parent}
+                                 if data_dir else {})})
     t0 = time.perf_counter()
     recon = _optional(lambda: ctx.recon, "reconciliation")
     timings["recon"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    network = _optional(lambda: ctx.network, "network")
+    network = _optional(lambda: _network(ctx, graph), "network")
     timings["network"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     findings, status = run_catalogue(ctx, run_id=run_id)
@@ -254,7 +254,20 @@ def analyse(tables: dict[str, pd.DataFrame], policy, period: tuple[pd.Period, pd
     return Analysis(findings=findings if findings is not None else empty_findings(),
                     rule_status=status, recon=recon, network=network,
                     metrics=metrics if isinstance(metrics, pd.DataFrame) else pd.DataFrame(),
-                    meta=meta)
+                    meta=meta, finding_rows=getattr(ctx, "finding_rows", pd.DataFrame()),
+                    cannot_clear=getattr(ctx, "unresolved", pd.DataFrame()),
+                    pending_matches=ctx.pending_matches)
+
+
+def _network(ctx: RuleContext, graph: dict | None):
+    """The context's network; built from ``graph`` (run parameters) when given, and
+    cached in the context so the rules read that one."""
+    if graph is not None and "network" not in ctx.__dict__:
+        from ..graph import build_network
+        overrides = {k: v for k, v in graph.items() if not k.startswith("_") and k != "households"}
+        ctx.__dict__["network"] = build_network(
+            ctx.tables, params=overrides, households=ctx.param("SHARED_IDENTIFIER_RING", "households"))
+    return ctx.network
 
 
 def _metrics(ctx: RuleContext, findings: pd.DataFrame) -> pd.DataFrame:

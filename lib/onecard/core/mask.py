@@ -306,3 +306,19 @@ def mask_value(kind: str, value: str) -> str:
     fn = {"person": mask_id, "account": mask_account, "phone": mask_phone,
           "household": mask_id}.get(kind)
     return str(fn(pd.Series([value], dtype="string"))[0]) if fn else value
+
+
+def mask_json(value, names=()):
+    """A JSON-like value (dicts, lists, strings, numbers) with every string masked by
+    :class:`TextMasker` (the given full names, every 11+ digit run); keys are kept.
+    Used for the manifest a public run folder holds."""
+    masker = TextMasker(names)
+
+    def walk(v):
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [walk(x) for x in v]
+        return masker.text(v) if isinstance(v, str) else v
+
+    return walk(value)

@@ -23,7 +23,7 @@ from pathlib import Path
 from .errors import ParameterError
 
 __all__ = ["ENV_PARAMETERS", "packaged", "parameters_dir", "parameter_path", "set_parameters_dir",
-           "template_dir", "notebook_path"]
+           "template_dir", "notebook_path", "read_yaml_mapping", "parameter_files", "copy_parameters"]
 
 #: Environment variable naming the office's parameters folder (same as ``--parameters``).
 ENV_PARAMETERS = "ONECARD_PARAMETERS"
@@ -90,3 +90,70 @@ def template_dir() -> Path:
 def notebook_path(name: str) -> Path:
     """A packaged notebook, e.g. ``township_review.ipynb``."""
     return packaged("notebooks") / name
+
+
+def read_yaml_mapping(path: Path, label: str) -> dict:
+    """A parameters YAML file whose top level is a mapping (``{}`` when empty).
+
+    ``label`` names the file kind in messages, e.g. ``运行参数文件``.
+
+    Raises
+    ------
+    ParameterError
+        Unreadable file, invalid YAML, or a top level that is not a mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"无法读取{label} {path}：{exc}") from exc
+    if not isinstance(data, dict):
+        raise ParameterError(f"{label} {path.name} 的顶层应为 键: 值。")
+    return data
+
+
+def parameter_files() -> list[str]:
+    """Relative names (``/``-separated, sorted) of every packaged parameters file,
+    e.g. ``rules.yaml``, ``policy/hubei.yaml``, ``reference/SOURCES.md``."""
+    root = packaged("parameters")
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts)
+
+
+def copy_parameters(folder: str | Path, force: bool = False) -> list[Path]:
+    """Copy the packaged parameters into ``folder`` for an office to edit (``onecard init``).
+
+    Writes nothing when any target file exists and ``force`` is False.
+
+    Returns
+    -------
+    list of Path
+        The files written (absolute), in :func:`parameter_files` order.
+
+    Raises
+    ------
+    ParameterError
+        When files already exist in ``folder`` (listed, unless ``force``), or
+        ``folder`` is an existing file.
+    """
+    import shutil
+
+    dest = Path(folder).expanduser().resolve()
+    if dest.exists() and not dest.is_dir():
+        raise ParameterError(f"{dest} 已存在且不是文件夹，无法在其中生成参数。")
+    names = parameter_files()
+    existing = [n for n in names if (dest / n).exists()]
+    if existing and not force:
+        raise ParameterError(
+            f"参数目录 {dest} 中已有以下文件，未做任何改动（确需用默认参数覆盖请加 --force）：\n  "
+            + "\n  ".join(existing))
+    root = packaged("parameters")
+    written = []
+    for name in names:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / name, target)
+        written.append(target)
+    return written

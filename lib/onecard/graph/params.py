@@ -19,35 +19,32 @@ from ..core.resources import packaged, parameter_path
 
 GRAPH_YAML = packaged("parameters") / "graph.yaml"
 
-#: Defaults used when ``parameters/graph.yaml`` is absent; same keys as the file.
-DEFAULTS: dict = {
-    "placeholders": {"account": ["无", "0", "/"], "phone": ["无", "0", "/", "00000000000"],
-                     "address": ["无", "/"]},
-    "placeholder_patterns": {"account": ["^0+$"], "phone": ["^0+$", "^(\\d)\\1+$"],
-                             "address": ["村委会$", "居委会$"]},
-    "degree_cap": {"account": 30, "phone": 30, "address": 50},
-    "household_relations": ["配偶", "子女", "父母"],
-    "score_weights": {"households": 10.0, "persons": 2.0, "money_per_10k_yuan": 5.0,
-                      "shared_addresses": 5.0, "status_members": 8.0, "officials": 15.0,
-                      "bulk_opened": 4.0},
-    "max_draw_nodes": 50,
-    "draw_min_score": 20.0,
-}
+#: The defaults: the packaged ``parameters/graph.yaml`` (the single source; an office
+#: copy or ``path`` overrides it key by key). Same keys as the file.
+DEFAULTS: dict = yaml.safe_load(GRAPH_YAML.read_text(encoding="utf-8"))
 
 KINDS = ("account", "phone", "address")
 
 
-@lru_cache(maxsize=4)
 def _read_yaml(path: str) -> dict:
+    p = Path(path)
+    return _read_yaml_cached(path, p.stat().st_mtime_ns if p.exists() else 0)
+
+
+@lru_cache(maxsize=4)
+def _read_yaml_cached(path: str, _mtime_ns: int) -> dict:
     p = Path(path)
     if not p.exists():
         return {}
-    with p.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    try:
+        with p.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"无法读取网络参数文件 {p}：{exc}") from exc
 
 
 def load_graph_params(overrides: dict | None = None, path: str | Path | None = None) -> dict:
-    """Graph parameters: defaults, then ``parameters/graph.yaml``, then ``overrides``.
+    """Graph parameters: packaged defaults, then the office ``graph.yaml`` (or ``path``), then ``overrides``.
 
     Parameters
     ----------
@@ -67,7 +64,11 @@ def load_graph_params(overrides: dict | None = None, path: str | Path | None = N
         On an unknown key, or a weight/cap that is not a number.
     """
     params = copy.deepcopy(DEFAULTS)
-    for layer in (_read_yaml(str(path or parameter_path("graph.yaml"))), overrides or {}):
+    source = Path(path or parameter_path("graph.yaml"))
+    layers = [] if source.resolve() == GRAPH_YAML.resolve() else [_read_yaml(str(source))]
+    for layer in (*layers, overrides or {}):
+        if not isinstance(layer, dict):
+            raise ParameterError(f"{source.name} 的顶层应为 键: 值。")
         for key, value in layer.items():
             if key not in DEFAULTS:
                 raise ParameterError(f"graph.yaml 中有未知参数 {key}；可用参数：{', '.join(DEFAULTS)}。")

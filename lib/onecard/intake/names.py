@@ -26,7 +26,6 @@ import re
 from functools import lru_cache
 
 import pandas as pd
-from pypinyin import Style, pinyin
 
 __all__ = ["match_by_name", "name_key", "pinyin_keys"]
 
@@ -53,6 +52,7 @@ def pinyin_keys(key: str, limit: int = 32) -> frozenset:
     """All toneless pinyin readings of a name key (heteronyms included, at most ``limit``)."""
     if not key:
         return frozenset()
+    from pypinyin import Style, pinyin  # imported on first use: loading its dictionaries takes ~1 s
     readings = pinyin(key, style=Style.NORMAL, heteronym=True, errors=lambda s: list(s))
     combos = itertools.islice(itertools.product(*[r[:4] for r in readings]), limit)
     return frozenset(" ".join(c) for c in combos)

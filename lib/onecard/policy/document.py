@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from ..core.errors import PolicyError
-from ..core.resources import packaged
+from ..core.resources import packaged, parameters_dir
 
 #: The packaged default policy (the office folder's ``policy/hubei.yaml`` wins when present).
 DEFAULT_POLICY = packaged("parameters") / "policy" / "hubei.yaml"
@@ -119,9 +119,39 @@ def _read_chain(path: Path, seen: tuple = ()) -> tuple[dict, list[tuple[str, str
     files = [(str(path), hashlib.sha256(raw).hexdigest())]
     parent = data.pop("extends", None)
     if parent:
-        base, base_files = _read_chain(path.parent / str(parent), seen + (path,))
+        base, base_files = _read_chain(_resolve_extends(path, str(parent)), seen + (path,))
         return _merge(base, data), base_files + files
     return data, files
+
+
+def _resolve_extends(path: Path, parent: str) -> Path:
+    """The file a policy's ``extends: parent`` names.
+
+    Looked for next to ``path`` first, then in the office parameters folder's
+    ``policy/`` (``--parameters`` / ``ONECARD_PARAMETERS``), then among the packaged
+    policies. A candidate that is ``path`` itself is skipped, so an office
+    ``policy/hubei.yaml`` may say ``extends: hubei.yaml`` to build on the packaged one.
+
+    Raises
+    ------
+    PolicyError
+        When no candidate exists; the message lists every place looked in.
+    """
+    target = Path(parent).expanduser()
+    if target.is_absolute():
+        candidates = [target]
+    else:
+        office = parameters_dir()
+        candidates = [path.parent / target]
+        if office is not None:
+            candidates.append(office / "policy" / target)
+        candidates.append(packaged("parameters") / "policy" / target)
+    for candidate in candidates:
+        candidate = candidate.resolve()
+        if candidate != path and candidate.is_file():
+            return candidate
+    looked = "；".join(str(c) for c in candidates)
+    raise PolicyError(f"政策文件 {path.name} 的 extends: {parent} 找不到对应文件；已查找：{looked}。")
 
 
 @dataclass(frozen=True)

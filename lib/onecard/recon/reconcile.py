@@ -16,6 +16,11 @@ paid_n : successful payment rows; ontime_n : of them paid by the deadline
     (or with no payment date); max_part_fen : the largest single payment
 failed_fen, failed_n : failed or returned rows; treasury_n : returned to treasury
 attempted_n : payout rows of any status
+reversal_n : reversal rows (冲正: paired ``reversed`` rows, the payments they cancel
+    included, and unpaired negative amounts); live_n : the other rows
+net_paid_fen : int64 fen, the month's successful pay net of reversals (negative
+    allowed; the month stays in the table when a reversal nets it to zero, for
+    charts and for ``MISSED_MONTH``/``SHORT_PAYMENT``)
 eligible : bool, grade/category and coverage conditions met (roster + policy)
 entitled : bool, an entitlement record covers the month (or, without an
     entitlements table, ``eligible`` and not stopped)
@@ -164,14 +169,19 @@ def reconcile(ctx) -> pd.DataFrame:
     status = p["status"]
     failed = status.isin(["failed", "returned"]).to_numpy(bool)
     amt = p["amount"].fillna(0).to_numpy("int64")
+    # reversals (冲正): paired rows are both ``reversed``; an unpaired one is a negative ``paid``
+    reversal = ((status == "reversed").to_numpy(bool) | (ok & (amt < 0)))
     agg = pd.DataFrame({"k": k, "paid_fen": np.where(ok, amt, 0), "paid_n": ok.astype("int64"),
                         "ontime_n": (ok & ontime).astype("int64"),
                         "max_part_fen": np.where(ok, amt, -1), "failed_fen": np.where(failed, amt, 0),
                         "failed_n": failed.astype("int64"),
                         "treasury_n": (status == "to_treasury").to_numpy(bool).astype("int64"),
-                        "attempted_n": np.ones(len(p), dtype="int64"), "row": np.arange(len(p))})
+                        "attempted_n": np.ones(len(p), dtype="int64"),
+                        "reversal_n": reversal.astype("int64"),
+                        "live_n": (~reversal).astype("int64"), "row": np.arange(len(p))})
     g = agg.groupby("k", sort=True)
-    paid = g[["paid_fen", "paid_n", "ontime_n", "failed_fen", "failed_n", "treasury_n", "attempted_n"]].sum()
+    paid = g[["paid_fen", "paid_n", "ontime_n", "failed_fen", "failed_n", "treasury_n", "attempted_n",
+              "reversal_n", "live_n"]].sum()
     paid["max_part_fen"] = g["max_part_fen"].max()
     paid["row"] = g["row"].min()
     paid_keys = paid.index.to_numpy("int64")
@@ -225,7 +235,8 @@ def reconcile(ctx) -> pd.DataFrame:
         "_ps": keys // K.M})
     pos = _lookup(paid_keys, keys)
     has = pos >= 0
-    for c in ("paid_fen", "paid_n", "ontime_n", "failed_fen", "failed_n", "treasury_n", "attempted_n"):
+    for c in ("paid_fen", "paid_n", "ontime_n", "failed_fen", "failed_n", "treasury_n", "attempted_n",
+              "reversal_n", "live_n"):
         rec[c] = np.where(has, paid[c].to_numpy("int64")[np.where(has, pos, 0)], 0)
     rec["max_part_fen"] = np.where(has, paid["max_part_fen"].to_numpy("int64")[np.where(has, pos, 0)], -1)
     rec["eligible"] = _lookup(elig_keys, keys) >= 0
@@ -301,4 +312,5 @@ def reconcile(ctx) -> pd.DataFrame:
         rec["entitled"] = rec["eligible"].to_numpy(bool) & ~rec["stopped"].to_numpy(bool)
     rec["standard_fen"] = pol.standards_for(rec)
     rec["paid_fen"] = rec["paid_fen"].astype("Int64")
+    rec["net_paid_fen"] = rec["paid_fen"].astype("int64")
     return rec

@@ -17,10 +17,20 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import citations, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
+from .kit import citations, empty_findings, finish, known, paid_rows, per_subject, span_text, yuan_text
 
 
 _OPEN_END = pd.Timestamp("2200-01-01")  # a registered card never closed stays in use
+
+
+_CLOSED = r"销户|注销|closed|cancel"
+
+
+def _overlapping(span: pd.DataFrame, end: str) -> np.ndarray:
+    """People two of whose account spans (``s`` .. ``end``) overlap. Vectorised."""
+    sp = span.sort_values(["person_id", "s", end], kind="stable")
+    prev_end = sp.groupby("person_id")[end].cummax().groupby(sp["person_id"]).shift()
+    return sp.loc[known(sp["s"] <= prev_end), "person_id"].unique()
 
 
 def _masked(s: pd.Series, flags: pd.Series | None = None) -> pd.Series:
@@ -86,30 +96,45 @@ def multiple_accounts(ctx: RuleContext) -> pd.DataFrame:
         nat = pd.Series(pd.NaT, index=c.index, dtype="datetime64[s]")
         op = c["opened_on"].astype("datetime64[s]") if "opened_on" in c else nat
         cl = c["closed_on"].astype("datetime64[s]") if "closed_on" in c else nat
-        active = ((op.isna() | (op < end)) & (cl.isna() | (cl >= start))).to_numpy(bool)
+        active = known((op.isna() | (op < end)) & (cl.isna() | (cl >= start)))
+        status = c["card_status"].astype("string") if "card_status" in c else pd.Series(pd.NA, index=c.index)
+        closed = known(status.str.contains(_CLOSED, regex=True))  # 销户/注销, even without a closing date
         reg = pd.DataFrame({"person_id": c["holder_id"].astype("string").to_numpy()[active],
                             "account_no": c["account_no"].astype("string").to_numpy()[active],
-                            "op": op.to_numpy()[active], "cl": cl.to_numpy()[active], "reg": True})
+                            "op": op.to_numpy()[active], "cl": cl.to_numpy()[active], "reg": True,
+                            "closed": closed[active]})
         reg = reg.groupby(["person_id", "account_no"], sort=True).agg(
-            op=("op", "min"), cl=("cl", "max"), reg=("reg", "any")).reset_index()
+            op=("op", "min"), cl=("cl", "max"), reg=("reg", "any"), closed=("closed", "any")).reset_index()
         span = span.merge(reg, on=["person_id", "account_no"], how="outer")
     else:
-        span = span.assign(op=pd.NaT, cl=pd.NaT, reg=False)
+        span = span.assign(op=pd.NaT, cl=pd.NaT, reg=False, closed=False)
     if span.empty:
         return empty_findings()
     span["reg"] = span["reg"].fillna(False).astype(bool)
+    span["closed"] = span["closed"].fillna(False).astype(bool) | span["cl"].notna().to_numpy(bool)
     # in use from the first payment (else the opening) to the last payment; a registered
-    # card never closed stays in use; a closed card ends with its last payment (else its closing)
+    # card never closed stays in use; a closed card (closing date, or status 销户/注销)
+    # ends with its last payment (else its closing, else it was not in use)
     span["s"] = span["fp"].fillna(span["op"]).fillna(pd.Timestamp(lo.to_timestamp()))
-    closed_end = span["lp"].fillna(span["cl"])
-    span["e"] = closed_end.where(span["cl"].notna() | ~span["reg"], _OPEN_END)
+    closed_end = span["lp"].fillna(span["cl"]).fillna(span["s"])
+    span["e"] = closed_end.where(span["closed"] | ~span["reg"], _OPEN_END)
     span = span[span.groupby("person_id")["account_no"].transform("size") >= 2]
     if span.empty:
         return empty_findings()
-    span = span.sort_values(["person_id", "s", "e"], kind="stable")
-    prev_end = span.groupby("person_id")["e"].cummax().groupby(span["person_id"]).shift()
-    overlap = (span["s"] <= prev_end).fillna(False)
-    people = span.loc[overlap.to_numpy(bool), "person_id"].unique()
+    # A registered card with neither closing date nor status stays "in use". When the
+    # registry supplies neither column, a switch to a newer card cannot be told from
+    # a replacement: those people go to the 未能排除合法情形 list, and only people
+    # paid into two accounts at the same time (even with every card ending at its
+    # last payment) are findings (issue 9: missing data never accuses).
+    people = _overlapping(span, "e")
+    if ctx.has("cards") and not (ctx.supplied("cards", "closed_on") or ctx.supplied("cards", "card_status")):
+        optimistic = span.assign(e=closed_end)
+        sure = _overlapping(optimistic, "e")
+        unclear = np.setdiff1d(people, sure)
+        if len(unclear):
+            ctx.cannot_clear("MULTIPLE_ACCOUNTS", pd.DataFrame({"subject_id": unclear}), "cards.card_status",
+                             "一卡通账户库未提供卡状态和销户日期，无法排除旧卡销户后换新卡的合法情形。")
+        people = sure
     if len(people) == 0:
         return empty_findings()
     accts = span[span["person_id"].isin(people)].groupby("person_id")["account_no"].agg(_join_ids)

@@ -17,6 +17,11 @@ from .context import RuleContext
 from .governance import KEY, _cite_person, _ev
 
 
+def _fold_name(values: pd.Series) -> pd.Series:
+    """Names for comparison: whitespace and middle dots removed (``onecard.intake.names``)."""
+    return values.astype("string").fillna("").str.replace(r"[\s·•.．・‧]", "", regex=True)
+
+
 def _mask_like(values: pd.Series, template: str) -> pd.Series:
     """Mask ``values`` at the ``*`` positions of ``template`` (values of the same length only).
 
@@ -59,8 +64,13 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
     d = ctx.tables["disclosures"]
     d = d.assign(subsidy=fold_subsidy(d["subsidy"], ctx.policy)[0] if "subsidy" in d else pd.NA)
     d = in_period(d, ctx) if "period" in d else d
-    d = d.assign(_pid=d["person_id"].astype("string").fillna("") if "person_id" in d else "",
-                 _name=d["name"].astype("string").fillna(""))
+    if "village" not in d:
+        d = d.assign(village=pd.NA)
+    # names compared with spaces and minority middle dots folded (阿依·买买提 = 阿依买买提)
+    d = d.assign(_pid=d["person_id"].astype("string").str.strip().fillna("") if "person_id" in d else "",
+                 _name=_fold_name(d["name"] if "name" in d else pd.Series(pd.NA, index=d.index, dtype="string")))
+    if "name" not in d:
+        d = d.assign(name=pd.NA)
     if d.empty:
         return empty_findings()
     p = paid_rows(ctx)
@@ -70,17 +80,20 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
         p = p[p["township"].isin(d["township"].dropna().unique())]
     pay = p.groupby(KEY, sort=False).agg(paid=("amount", "sum"), name=("name", "first"),
                                          township=("township", "first"), village=("village", "first")).reset_index()
-    pay["name"] = pay["name"].astype("string").fillna("")
+    pay["name"] = _fold_name(pay["name"])
     # key every payout the way each (ID template, name template) of the list masks it
     templates = d[["_pid", "_name"]].drop_duplicates()
     # only the star positions matter: reduce each template to its shape (a few distinct
     # shapes, not one per published name), so the loop below runs a handful of times
+    # a list row without an ID is keyed on the name alone (template "-"): blank never matches a full ID
     templates = templates.assign(
-        t_pid=templates["_pid"].where(templates["_pid"].str.contains(r"\*"), "").str.replace(r"[^*]", "?", regex=True),
+        t_pid=templates["_pid"].where(templates["_pid"].str.contains(r"\*"), "").str.replace(r"[^*]", "?", regex=True)
+        .mask(templates["_pid"] == "", "-"),
         t_name=templates["_name"].where(templates["_name"].str.contains(r"\*"), "").str.replace(r"[^*]", "?", regex=True))
     variants = []
     for tp, tn in templates[["t_pid", "t_name"]].drop_duplicates().itertuples(index=False):
-        kp = _mask_like(pay["person_id"], tp) if tp else pay["person_id"].astype("string")
+        kp = (pd.Series("", index=pay.index, dtype="string") if tp == "-" else
+              _mask_like(pay["person_id"], tp) if tp else pay["person_id"].astype("string"))
         kn = _mask_like(pay["name"], tn) if tn else pay["name"]
         variants.append(pay.assign(k=(kp + "|" + kn).to_numpy()))
     pk = pd.concat(variants, ignore_index=True).drop_duplicates(["k", "subsidy", "period", "person_id"])
@@ -101,7 +114,10 @@ def disclosure_mismatch(ctx: RuleContext) -> pd.DataFrame:
                           pay_only["period"].astype(str)).isin(matched_pay)]
     pay_only = pay_only.drop_duplicates(KEY).assign(what="实际发放但未公示", pub=0)
     pub_only = m[m["_merge"] == "right_only"].assign(what="公示但无实际发放", paid=0)
-    pub_only = pub_only.assign(person_id=pub_only["k"].str.split("|").str[0],
+    # the subject of a published entry no payout matches: its ID as published, else its
+    # name as published (never a blank subject that would fuse several people)
+    pub_pid = pub_only["k"].str.split("|").str[0]
+    pub_only = pub_only.assign(person_id=pub_pid.mask(pub_pid == "", pub_only["d_name"].astype("string")),
                                name=pub_only["d_name"], village=pub_only["d_village"])
     allm = pd.concat([diff, pay_only, pub_only], ignore_index=True)
     if allm.empty:

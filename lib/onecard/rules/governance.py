@@ -15,18 +15,18 @@ import pandas as pd
 from ..recon.reconcile import moved_out, with_matched_ids
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (citations, empty_findings, finish, paid_rows, per_subject, period_rows, span_text,
-                      yuan_text)
+from .kit import (citations, empty_findings, finish, is_known, known, paid_rows, per_subject, period_rows,
+                  span_text, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
 
 
-def _cite_person(out, months, rows, group_sub, by_period=True):
+def _cite_person(out, months, rows, group_sub, by_period=True, table="payouts"):
     group = ["subject_id"] + (["subsidy"] if group_sub else [])
     on = group + (["period"] if by_period else [])
     c = citations(months.rename(columns={"person_id": "subject_id"}),
-                  rows.rename(columns={"person_id": "subject_id"}), on=on, group=group)
+                  rows.rename(columns={"person_id": "subject_id"}), on=on, group=group, table=table)
     return out.merge(c, on=group, how="left")
 
 
@@ -58,7 +58,8 @@ def no_approval_record(ctx: RuleContext) -> pd.DataFrame:
 
 @rule("FAILED_NOT_RESOLVED", clause="3.1.6", title_zh="发放失败未处理", title_en="Failed payment not resolved",
       severity="medium", tables=("payouts",), params={"days": 90},
-      description_zh="发放失败或被退回后，N天内既未重新成功发放，也未退回国库。", must_not_flag_zh="")
+      description_zh="发放失败或被退回后，N天内既未重新成功发放，也未退回国库。", must_not_flag_zh="",
+      message="{days}天内既未重新发放也未退回国库")
 def failed_not_resolved(ctx: RuleContext) -> pd.DataFrame:
     """Failed or returned payments neither re-paid nor returned to the treasury within N days.
 
@@ -112,14 +113,15 @@ def failed_not_resolved(ctx: RuleContext) -> pd.DataFrame:
 
     def say(r):
         return (f"{span_text(r.period_start, r.period_end, r.months)}{r.subsidy}发放失败或被退回"
-                f"合计{yuan_text(r.amount_fen)}，{days}天内既未重新发放也未退回国库")
+                f"合计{yuan_text(r.amount_fen)}，{crit}")
+    crit = ctx.message("FAILED_NOT_RESOLVED")
     return finish(out, "person", _ev(out, say))
 
 
 @rule("ROSTER_STATUS_STALE", clause="3.1.6", title_zh="花名册状态未更新", title_en="Roster status stale",
       severity="medium", tables=("roster",), optional_tables=("deaths", "moves"), params={"days": 60},
       description_zh="已死亡或户籍迁出本区超过N天（至花名册截止日期），花名册仍显示证件正常。",
-      must_not_flag_zh="区内迁移。")
+      must_not_flag_zh="区内迁移。", message="已超过{days}天")
 def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
     """Active certificates of people listed as dead or moved out more than N days
     before the roster's extract date (else the end of the review period).
@@ -138,7 +140,9 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
         return empty_findings()
     days = int(ctx.param("ROSTER_STATUS_STALE", "days"))
     r = ctx.tables["roster"]
-    r = r[(r["cert_status"] == "active").fillna(False).to_numpy(bool) & r["person_id"].notna().to_numpy(bool)]
+    if "cert_status" not in r:  # status not supplied: nothing shows a certificate as active
+        return empty_findings()
+    r = r[known(r["cert_status"] == "active") & is_known(r["person_id"])]
     end = (ctx.period[1] + 1).to_timestamp() - pd.Timedelta(days=1)
     ref = r["extract_date"].astype("datetime64[s]").fillna(end) if "extract_date" in r else \
         pd.Series(end, index=r.index)
@@ -166,11 +170,13 @@ def roster_status_stale(ctx: RuleContext) -> pd.DataFrame:
     out["on"] = out["subject_id"].map(info["on"])
     out["what"] = out["subject_id"].map(info["what"])
     out["ref"] = out["subject_id"].map(info["_ref"])
-    out = _cite_person(out, x.drop(columns="period"), ctx.tables["roster"], False, by_period=False)
+    out = _cite_person(out, x.drop(columns="period"), ctx.tables["roster"], False, by_period=False,
+                       table="roster")
 
     def say(r):
-        return (f"已于{r.on:%Y-%m-%d}{r.what}，至花名册截止日{r.ref:%Y-%m-%d}已超过{days}天，"
+        return (f"已于{r.on:%Y-%m-%d}{r.what}，至花名册截止日{r.ref:%Y-%m-%d}{crit}，"
                 f"花名册仍显示残疾人证状态正常")
+    crit = ctx.message("ROSTER_STATUS_STALE")
     return finish(out, "person", _ev(out, say))
 
 
@@ -315,4 +321,7 @@ def cert_id_mismatch(ctx: RuleContext) -> pd.DataFrame:
                         "why": bad["_why"].str.rstrip("；").to_numpy()})
     out["cite"] = [f"（来源：{f}{'/' + s if isinstance(s, str) and s else ''} 第{n}行）"
                    for f, s, n in zip(bad["_file"], bad["_sheet"], bad["_row"])]
-    return finish(out, "person", _ev(out, lambda x: f"残疾人证号{x.cert}：{x.why}"))
+    rows = pd.DataFrame({"subject_id": bad["person_id"].astype("string").to_numpy(), "table": "roster",
+                         "_file": bad["_file"].to_numpy(), "_sheet": bad["_sheet"].to_numpy(),
+                         "_row": bad["_row"].to_numpy(), "amount_fen": 0})
+    return finish(out, "person", _ev(out, lambda x: f"残疾人证号{x.cert}：{x.why}"), rows=rows)

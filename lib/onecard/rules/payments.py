@@ -14,8 +14,8 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import (citations, empty_findings, finish, per_subject, period_rows, span_text,
-                      yuan_text)
+from .kit import (citations, empty_findings, finish, is_known, known, per_subject, period_rows,
+                  span_text, yuan_text)
 from .stops import recon_findings
 
 KEY = ["person_id", "subsidy", "period"]
@@ -69,8 +69,12 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
     """Bool per successful payout row: back-pay the policy allows after a new approval.
 
     With an approval date (``entitlements.approved_on``): periods from the
-    entitlement's start month through the approval month, paid by the deadline
-    of the approval month. Without one: the payments made in the first month
+    entitlement's start month through the month after the approval month, paid
+    by the policy deadline counted from the month *after* the approval month (an
+    approval can miss that month's payroll: approved 2021-03-25, back-pay for
+    2021-01..03 paid by 2021-05-31 is on time with the default deadline, later is
+    late). Several entitlement rows of one person and item (rate change, renewal)
+    each count. Without an approval date: the payments made in the first month
     anything was paid to the person for the item, for periods up to that month.
     """
     allowed = pd.Series(False, index=p.index)
@@ -94,12 +98,12 @@ def _allowed_backpay(ctx: RuleContext, p: pd.DataFrame) -> pd.Series:
         m = p[["person_id", "subsidy", "period", "paid_on"]].reset_index().merge(
             e, on=["person_id", "subsidy"], how="inner")
         if len(m):
-            am = m["approved_on"].dt.to_period("M")
+            am = m["approved_on"].dt.to_period("M") + 1   # the first payroll after the approval
             dl = ctx.policy.deadline(am)
-            ok = (m["period"] >= m["start_month"]).fillna(True) & (m["period"] <= am) & \
-                (m["paid_on"] <= dl.to_numpy())
+            from_start = known(m["period"] >= m["start_month"]) | ~is_known(m["start_month"])
+            ok = from_start & known(m["period"] <= am) & known(m["paid_on"] <= dl.to_numpy())
             has_approval.loc[m["index"].unique()] = True
-            approved.loc[m.loc[ok.fillna(False).to_numpy(bool), "index"].unique()] = True
+            approved.loc[m.loc[ok, "index"].unique()] = True
     return (approved | (fallback & ~has_approval)).fillna(False)
 
 
@@ -147,7 +151,8 @@ def late_payment(ctx: RuleContext) -> pd.DataFrame:
         return empty_findings()
     out = per_subject(months.assign(amount_fen=months["paid_fen"].astype("int64")),
                       extra={"days": ("days_late", "max")})
-    c = citations(months.rename(columns={"person_id": "subject_id"}),
+    c = citations(months.rename(columns={"person_id": "subject_id"}).assign(
+                      amount_fen=months["paid_fen"].astype("int64").to_numpy()),
                   p.rename(columns={"person_id": "subject_id"}),
                   on=["subject_id", "subsidy", "period"], group=["subject_id", "subsidy"])
     out = out.merge(c, on=["subject_id", "subsidy"], how="left")
@@ -178,7 +183,9 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
     Clause 3.1.2 (应发未发).
     """
     rec = ctx.recon
-    mask = rec["entitled"] & ~rec["stopped"] & (rec["attempted_n"] == 0)
+    # no payout row at all, or only reversals netting the month to zero or below (冲正)
+    reversed_away = (rec["live_n"] == 0) & (rec["net_paid_fen"] <= 0)
+    mask = rec["entitled"] & ~rec["stopped"] & ((rec["attempted_n"] == 0) | reversed_away)
     if not ctx.has("entitlements"):
         o = rec["period"].array.asi8
         first = pd.Series(np.where(rec["attempted_n"] > 0, o, np.iinfo("int64").max), index=rec.index)
@@ -186,8 +193,9 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
         mask &= o > first_att
 
     def say(r):
+        what = "发放后被冲正、净发放为零或负数" if r.rev else "没有任何发放记录"
         return (f"{span_text(r.period_start, r.period_end, r.months)}有{r.subsidy}享受资格，"
-                f"但没有任何发放记录，按标准应发{yuan_text(r.amount_fen)}")
+                f"但{what}，按标准应发{yuan_text(r.amount_fen)}")
     rows = ctx.tables.get("entitlements")
     if rows is not None:
         from ..recon.prepare import expand_months, fold_subsidy
@@ -195,7 +203,8 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
         keep = [c for c in ("person_id", "subsidy", "_file", "_sheet", "_row") if c in rows]
         rows = expand_months(rows, "start_month", "end_month", *ctx.period, keep=keep)
     return recon_findings(ctx, mask, rec["standard_fen"].fillna(0), say,
-                          rows=rows if rows is not None else ctx.payouts.iloc[:0])
+                          rows=rows if rows is not None else ctx.payouts.iloc[:0], table="entitlements",
+                          extra={"rev": ("reversal_n", "sum")})
 
 
 def _longest_run(months: pd.DataFrame) -> pd.Series:
@@ -214,7 +223,8 @@ def _longest_run(months: pd.DataFrame) -> pd.Series:
       title_en="Eligible but not enrolled", severity="medium", tables=("payouts", "roster"),
       optional_tables=("dibao", "entitlements", "other_benefits"), params={"months": 3},
       description_zh="花名册人员连续N个月符合某项补贴条件，但没有该项补贴的享受记录，也没有任何发放。",
-      must_not_flag_zh="有停发事件（死亡、迁出、证件注销、羁押）的人；领取政策规定互斥待遇的人。")
+      must_not_flag_zh="有停发事件（死亡、迁出、证件注销、羁押）的人；领取政策规定互斥待遇的人。",
+      message="连续{months}个月符合条件")
 def eligible_not_enrolled(ctx: RuleContext) -> pd.DataFrame:
     """Roster people meeting an item's conditions for N consecutive months with no
     entitlement and no payment for it.
@@ -258,8 +268,9 @@ def eligible_not_enrolled(ctx: RuleContext) -> pd.DataFrame:
     mask.loc[months.index[sel]] = True
 
     def say(r):
-        return (f"{span_text(r.period_start, r.period_end, r.months)}符合{r.subsidy}条件，"
+        return (f"{span_text(r.period_start, r.period_end, r.months)}符合{r.subsidy}条件（判定标准：{crit}），"
                 f"但无享受记录且无任何发放，按标准应享{yuan_text(r.amount_fen)}")
+    crit = ctx.message("ELIGIBLE_NOT_ENROLLED")
     roster = ctx.tables["roster"]
     rows = roster.assign(subsidy=pd.NA).iloc[:0]
     res = recon_findings(ctx, mask, rec["standard_fen"].fillna(0), say, rows=rows)

@@ -19,26 +19,32 @@ import pandas as pd
 
 from .catalogue import rule
 from .context import RuleContext
-from .kit import citations, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
+from .kit import citations, known, empty_findings, finish, paid_rows, per_subject, span_text, yuan_text
 
 KEY = ["person_id", "subsidy", "period"]
 
 
 def recon_findings(ctx: RuleContext, mask: pd.Series, amount: pd.Series, sentence,
-                   extra: dict | None = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+                   extra: dict | None = None, rows: pd.DataFrame | None = None,
+                   table: str = "payouts") -> pd.DataFrame:
     """Findings from flagged recon months: merge per person x subsidy, cite payout rows.
 
-    ``sentence(row) -> str`` words one finding (without the citation).
+    ``sentence(row) -> str`` words one finding (without the citation). ``mask`` may
+    be nullable: NA (unknown) never flags (:func:`onecard.rules.kit.known`). The
+    cited rows (``rows``, default the paid rows; of canonical ``table``) are the
+    findings' source rows, each month's ``amount`` split over that month's rows.
     """
     rec = ctx.recon
-    months = rec[mask.to_numpy(bool)].assign(amount_fen=amount[mask.to_numpy(bool)].to_numpy())
+    flag = known(mask)
+    months = rec[flag].assign(amount_fen=amount[flag].to_numpy())
     if months.empty:
         return empty_findings()
     out = per_subject(months, extra=extra)
     src = paid_rows(ctx) if rows is None else rows
     cites = citations(months.rename(columns={"person_id": "subject_id"}),
                       src.rename(columns={"person_id": "subject_id"}),
-                      on=["subject_id", "subsidy", "period"], group=["subject_id", "subsidy"])
+                      on=["subject_id", "subsidy", "period"], group=["subject_id", "subsidy"],
+                      table=table)
     out = out.merge(cites, on=["subject_id", "subsidy"], how="left")
     evidence = pd.Series([sentence(r) + (r.cite if isinstance(r.cite, str) else "")
                           for r in out.itertuples(index=False)], index=out.index)

@@ -38,7 +38,8 @@ DECOY_COLUMNS = ["kind", "subject_type", "subject_id"]
 QUARANTINE_COLUMNS = ["file", "sheet", "row", "reason"]
 
 
-def generate(out_dir, seed: int = 0, scale: float = 1.0, policy_path=None) -> dict:
+def generate(out_dir, seed: int = 0, scale: float = 1.0, policy_path=None,
+             self_approval_cases: int = 0) -> dict:
     """Write a demo district export set and its answers.
 
     Parameters
@@ -52,6 +53,9 @@ def generate(out_dir, seed: int = 0, scale: float = 1.0, policy_path=None) -> di
         payout rows); 0.05 gives a small set (at least 800 holders).
     policy_path : str or Path, optional
         Policy file for item names and standards (default: the Hubei baseline).
+    self_approval_cases : int
+        Extra ``SELF_APPROVAL`` cases (handler = the beneficiary's own ID), for load
+        tests (``bench/bench_rules.py --self-approval-cases``); 0 = none.
 
     Returns
     -------
@@ -88,6 +92,11 @@ def generate(out_dir, seed: int = 0, scale: float = 1.0, policy_path=None) -> di
         d.numeric_ids.append(d.people.loc[i, "person_id"])
         d.decoy("roster_id_precision_lost", "person", d.people.loc[i, "person_id"])
     d.ent = _entitlements(d)
+    if self_approval_cases:
+        from .cases import mark_self_approval
+        from .inject import _t
+        for pid in mark_self_approval(d.ent, self_approval_cases, d.rng):
+            _t(d, "SELF_APPROVAL", "person", pid)
     d.payouts = build_payouts(d)
     post_events(d, k)
     inject_payment_rules(d, k)

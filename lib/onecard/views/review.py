@@ -51,6 +51,12 @@ class Run:
     def __post_init__(self):
         self.work = Path(self.work) if self.work is not None else Path(self.folder)
 
+    @property
+    def work_folder(self) -> Path:
+        """The run's working folder (``intake/``, ``analysis/``): ``folder`` unless the run
+        kept its working data apart (``--work``, public runs)."""
+        return self.work
+
     @cached_property
     def publisher(self):
         """The run's ``onecard.core.mask.Publisher``: its people's names (from every
@@ -99,14 +105,17 @@ def load_run(run_dir: str | Path, with_network: bool = True,
              work_dir: str | Path | None = None) -> Run:
     """Load a run written by ``onecard run``.
 
+    Nothing executable is loaded (the network is rebuilt from parquet tables; a
+    ``network.pkl`` is ignored).
+
     Parameters
     ----------
     run_dir : path
-        The run folder (manifest, reports).
+        The run folder (``manifest.json``, reports).
     work_dir : path, optional
-        The folder holding ``intake/`` and ``analysis/`` (``--work``); ``None`` means
-        ``run_dir`` itself. Nothing executable is loaded from either (the network is
-        rebuilt from parquet tables; a ``network.pkl`` is ignored).
+        Its working folder (``intake/``, ``analysis/``). Default: the ``folders.work``
+        the manifest records when that folder exists, else ``run_dir`` (both layouts:
+        working data inside the run folder, or beside it with ``--work``).
 
     Raises
     ------
@@ -116,11 +125,15 @@ def load_run(run_dir: str | Path, with_network: bool = True,
     from ..core.errors import RunError
 
     folder = Path(run_dir)
-    work = Path(work_dir) if work_dir else folder
-    if not (work / "analysis" / "findings.parquet").exists():
-        raise RunError(f"运行目录 {work} 中没有分析结果（analysis/findings.parquet），请先运行 onecard run。")
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    if not work_dir:
+        recorded = (manifest.get("folders") or {}).get("work")
+        work_dir = recorded if recorded and Path(recorded).is_dir() else folder
+    work = Path(work_dir)
+    if not (work / "analysis" / "findings.parquet").exists():
+        raise RunError(f"运行目录 {folder} 的工作数据 {work} 中没有分析结果（analysis/findings.parquet），"
+                       "请先运行 onecard run。")
     return Run(folder, load_analysis(work / "analysis", with_network=with_network), manifest, work)
 
 
