@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from onecard.core.findings import FINDINGS_COLUMNS
+from onecard.core.labels import FINDING_COLUMNS_ZH
 from onecard.synth.detection_quality import score_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
@@ -100,7 +101,7 @@ def test_township_exports_hold_only_that_township(demo):
         from openpyxl import load_workbook
         ws = load_workbook(demo["run"] / township / "findings.xlsx", read_only=True)["疑点清单"]
         header = [c.value for c in next(ws.iter_rows(max_row=1))]
-        col = header.index("subject_id")
+        col = header.index(FINDING_COLUMNS_ZH["subject_id"])       # Chinese headers (issue 12)
         for row in ws.iter_rows(min_row=2, max_row=20):
             assert isinstance(row[col].value, str)  # identifiers stored as text
 

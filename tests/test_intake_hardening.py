@@ -292,7 +292,7 @@ def test_run_survives_nul_and_bidi_in_names(tmp_path):
     assert proc.returncode in (0, 3), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     findings = pd.read_excel(out / "findings.xlsx", dtype=str, engine="openpyxl")
-    assert "POOLED_ACCOUNT" in set(findings["rule_id"])
+    assert "POOLED_ACCOUNT" in set(findings["规则编号"])           # findings.xlsx has Chinese headers (issue 12)
     for path in out.rglob("*"):
         if path.is_file() and path.suffix in (".csv", ".json", ".html", ".graphml"):
             text = path.read_text(encoding="utf-8", errors="replace")

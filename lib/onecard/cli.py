@@ -143,6 +143,18 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_summary(args) -> int:
+    from .report.summary import render_period_summary
+    from .views.review import load_run
+
+    run = load_run(args.run, with_network=False)
+    paths = render_period_summary(run, args.out or args.run, kind=args.kind, cutoff=args.cutoff,
+                                  ledger_path=args.ledger)
+    _out(f"已生成：{paths['html']}")
+    _out(f"已生成：{paths['pdf']}")
+    return 0
+
+
 def cmd_pack(args) -> int:
     """``onecard pack ID --run RUNDIR --out DIR --audience …``: one finding's or ring's evidence pack,
     with its ledger history (ledger from ``--ledger``, else the run manifest's ``ledger.path``)."""
@@ -318,8 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="不显示进度条")
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("pack", help="生成一条疑点或一个关系圈的证据材料（HTML/PDF）")
-    s.add_argument("id", help="疑点编号（finding_id）或关系圈编号（R 开头）")
+    s = sub.add_parser("pack", help="生成一条疑点或一个关联圈的移交材料（证据包，HTML/PDF）")
+    s.add_argument("id", help="疑点编号（finding_id）或关联圈编号（R 开头）")
     s.add_argument("--run", required=True, help="运行目录")
     s.add_argument("--out", required=True, help="输出目录")
     s.add_argument("--audience", required=True, choices=["internal", "public"],
@@ -334,6 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .ledger.cli import add_ledger_commands
     add_ledger_commands(sub)
+
+    s = sub.add_parser("summary", help="生成阶段总结（7月15日前）或年度总结（12月15日前）HTML/PDF")
+    s.add_argument("--run", required=True, help="运行目录")
+    kind = s.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--stage", dest="kind", action="store_const", const="stage", help="阶段总结")
+    kind.add_argument("--annual", dest="kind", action="store_const", const="annual", help="年度总结")
+    s.add_argument("--cutoff", help="截止日期 YYYY-MM-DD（有台账时必填）")
+    s.add_argument("--ledger", help="问题台账文件（默认取运行目录 manifest.json 中的 ledger.path）")
+    s.add_argument("--out", help="输出目录（默认运行目录）")
+    s.set_defaults(func=cmd_summary)
 
     s = sub.add_parser("rules", help="列出规则目录")
     s.add_argument("--markdown", action="store_true", help="以 Markdown 表格输出")

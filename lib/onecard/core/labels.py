@@ -5,7 +5,8 @@ Templates receive these mappings; they never retype a label.
 
 from __future__ import annotations
 
-__all__ = ["SEVERITY_ZH", "SUBJECT_TYPE_ZH", "FINDING_COLUMNS_ZH", "severity_zh", "subject_type_zh"]
+__all__ = ["SEVERITY_ZH", "SUBJECT_TYPE_ZH", "FINDING_COLUMNS_ZH", "SCORE_PART_ZH", "severity_zh",
+           "subject_type_zh", "format_score"]
 
 #: Finding severity (``findings.severity``).
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -33,3 +34,17 @@ def severity_zh(value) -> str:
 def subject_type_zh(value) -> str:
     """Chinese subject type, or the value itself when unknown."""
     return SUBJECT_TYPE_ZH.get(str(value), str(value))
+
+
+#: Parts of the ring score (``score_weights`` in parameters/graph.yaml): Chinese wording.
+SCORE_PART_ZH = {"households": "不相关户数", "persons": "人数", "money_per_10k_yuan": "经关联账户发放金额（每万元）",
+                 "shared_addresses": "跨户共用地址数", "status_members": "死亡/迁出/不在库成员数",
+                 "officials": "公职人员或其亲属人数", "bulk_opened": "同一经办人同日开卡数"}
+
+
+def format_score(value) -> str:
+    """A ring score as shown everywhere (drawing title, tables): one decimal, e.g. ``55.0``."""
+    try:
+        return f"{float(value):.1f}"
+    except (TypeError, ValueError):
+        return ""

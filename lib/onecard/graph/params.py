@@ -80,6 +80,10 @@ def load_graph_params(overrides: dict | None = None, path: str | Path | None = N
         for name, value in params[key].items():
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ParameterError(f"graph.yaml 参数 {key}.{name} 应为数字，实际为 {value!r}。")
+    for key in ("max_draw_nodes", "draw_min_score"):
+        value = params[key]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ParameterError(f"graph.yaml 参数 {key} 应为非负数字，实际为 {value!r}。")
     try:
         params["_patterns"] = {k: [re.compile(p) for p in params["placeholder_patterns"].get(k, [])]
                                for k in KINDS}

@@ -22,7 +22,8 @@ from .store import LedgerError, LedgerImportError
 
 def write_sheet(path, sheets: dict[str, pd.DataFrame], *, lists: dict[str, tuple] | None = None,
                 locked: set[str] | None = None, money: set[str] | None = None,
-                notes: dict[str, list[str]] | None = None, list_rows: int = 500) -> Path:
+                notes: dict[str, list[str]] | None = None, list_rows: int = 500,
+                widths: dict[str, float] | None = None, wrap: set[str] | None = None) -> Path:
     """Write frames to one .xlsx (xlsxwriter, constant memory per row).
 
     Parameters
@@ -39,12 +40,17 @@ def write_sheet(path, sheets: dict[str, pd.DataFrame], *, lists: dict[str, tuple
         Sheet name -> lines printed above the header (title, cut-off date).
     list_rows : int
         Rows that get drop-downs on a sheet with fewer data rows (blank templates).
+    widths : dict, optional
+        Header -> column width (characters); default 14 for money, 18 otherwise.
+    wrap : set of headers, optional
+        Text columns whose cells wrap (long evidence).
     """
     import xlsxwriter
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     lists, money, notes = lists or {}, money or set(), notes or {}
+    widths, wrap = widths or {}, wrap or set()
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "nan_inf_to_errors": True})
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "locked": True})
@@ -52,6 +58,9 @@ def write_sheet(path, sheets: dict[str, pd.DataFrame], *, lists: dict[str, tuple
     text_open = wb.add_format({"locked": False, "num_format": "@", "bg_color": "#FFF2CC"})
     money_locked = wb.add_format({"locked": True, "num_format": "#,##0.00"})
     money_open = wb.add_format({"locked": False, "num_format": "#,##0.00", "bg_color": "#FFF2CC"})
+    wrap_locked = wb.add_format({"locked": True, "num_format": "@", "text_wrap": True, "valign": "top"})
+    wrap_open = wb.add_format({"locked": False, "num_format": "@", "text_wrap": True, "valign": "top",
+                               "bg_color": "#FFF2CC"})
     list_sheet, list_refs = None, {}
     for sheet, frame in sheets.items():
         ws = wb.add_worksheet(_sheet_name(sheet))
@@ -63,8 +72,13 @@ def write_sheet(path, sheets: dict[str, pd.DataFrame], *, lists: dict[str, tuple
         for j, col in enumerate(cols):
             ws.write_string(top, j, safe_text(col), head)
             is_open = locked is not None and col not in locked
-            fmt = (money_open if is_open else money_locked) if col in money else (text_open if is_open else text_locked)
-            ws.set_column(j, j, 14 if col in money else 18, fmt)
+            if col in money:
+                fmt = money_open if is_open else money_locked
+            elif col in wrap:
+                fmt = wrap_open if is_open else wrap_locked
+            else:
+                fmt = text_open if is_open else text_locked
+            ws.set_column(j, j, widths.get(col, 14 if col in money else 18), fmt)
             for i, v in enumerate(safe[col].tolist(), start=top + 1):
                 if v is None or (not isinstance(v, str) and pd.isna(v)):
                     continue                      # the column format covers blank cells

@@ -193,3 +193,9 @@ def export_report(ledger: Ledger, out_dir, *, kind: str = "month", month: str | 
     path = Path(out_dir) / f"{stem}.xlsx"
     write_sheet(path, sheets, money=money_cols, notes={k: notes for k in sheets if k != "说明"})
     return path
+
+
+#: Public names of the display helpers, so other report formats (the stage and annual
+#: summaries' HTML/PDF, :mod:`onecard.report.summary`) show exactly the workbook's figures.
+SUMMARY_HEAD = _SUMMARY_HEAD
+display_table = _display

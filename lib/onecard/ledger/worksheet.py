@@ -27,7 +27,6 @@ import numbers
 
 import pandas as pd
 
-from ..core.findings import yuan
 from .cells import cell_text, import_report, read_rows, safe_text, write_sheet
 from .store import Ledger, LedgerError, LedgerImportError
 from .workflow import (
@@ -48,6 +47,7 @@ PROTECTED = {"疑点编号": "finding_id", "版本": "version", "街道(乡镇)"
              "补贴项目": "subsidy", "期间": "period", "涉及金额(元)": "amount", "疑点说明": "evidence",
              "当前状态": "status"}
 HASH_COLUMN = "校验码"
+AMOUNT_COLUMN = "涉及金额(元)"
 #: Fill-in column -> ledger field (``status`` is the target status).
 FILL_COLUMNS = {"处理状态": "status", "核实情况/处理结果": "outcome", "责任单位": "responsible_unit",
                 "责任人": "responsible_person", "整改措施": "measure", "整改期限": "deadline",
@@ -55,6 +55,8 @@ FILL_COLUMNS = {"处理状态": "status", "核实情况/处理结果": "outcome"
                 "移交机关": "referral_organ", "移交日期": "referral_date", "移交文号": "referral_ref",
                 "销号日期": "closed_on"}
 NOTE_COLUMNS = ("备注", "填报人")
+#: Number cells in 元 (``#,##0.00``).
+MONEY_COLUMNS = {AMOUNT_COLUMN, "认定金额(元)", "追回金额(元)"}
 MEASURES = ("停发并追回资金", "补发应发资金", "更正基础信息", "完善审批手续", "变更为本人账户",
             "退还收取的费用", "移交相关部门处理", "其他（在备注中说明）")
 
@@ -85,11 +87,14 @@ def worksheet_frame(ledger: Ledger, *, township: str | None = None, finding_ids=
         "township": items["township"], "village": items["village"], "rule_id": items["rule_id"],
         "clause": items["clause"], "subject_id": items["subject_id"], "name": items["name"],
         "subsidy": items["subsidy"], "period": period.where(period != "~", ""),
-        "amount": items["amount_fen"].fillna(0).astype(int).map(yuan), "evidence": items["evidence"],
+        "amount": "", "evidence": items["evidence"],
         "status": items["status"]}).fillna("").astype(str).map(safe_text)
     out = shown.rename(columns={v: k for k, v in PROTECTED.items()})
+    # money is a number cell in 元 (two decimals shown); hashed as the text it reads back as
+    out[AMOUNT_COLUMN] = (items["amount_fen"].fillna(0).astype("int64") / 100).to_numpy()
     key = ledger.meta("hash_key")
-    out[HASH_COLUMN] = [row_hash(key, list(r)) for r in out[list(PROTECTED)].itertuples(index=False, name=None)]
+    out[HASH_COLUMN] = [row_hash(key, [cell_text(v) for v in r])
+                        for r in out[list(PROTECTED)].itertuples(index=False, name=None)]
     out["处理状态"] = ""
     for col, field in FILL_COLUMNS.items():
         if field == "status":
@@ -118,7 +123,7 @@ def write_worksheet(ledger: Ledger, path, *, township: str, units=None, measures
     lists = {"处理状态": [s for s in STATUSES if s != PENDING], "责任单位": units, "整改措施": list(measures),
              "移交机关": list(REFERRAL_ORGANS)}
     write_sheet(path, {SHEET: frame}, lists=lists, locked=set(PROTECTED) | {HASH_COLUMN},
-                money={"认定金额(元)", "追回金额(元)"})
+                money=MONEY_COLUMNS)
     return len(frame)
 
 

@@ -306,9 +306,11 @@ def ring_members_for(run: Run, ring_id: str, audience: str = "internal") -> pd.D
 
 def export_township_graphs(run: Run, township: str, folder: Path,
                            audience: str = "internal") -> list[Path]:
-    """Write the township's graph and each of its rings as GraphML and GEXF (Gephi, i2).
+    """Write the township's graph and each of its rings as GraphML and GEXF (Gephi) and as
+    i2 import tables (:mod:`onecard.graph.i2`).
 
-    Files: ``folder/<township>.graphml|.gexf`` and ``folder/rings/<ring_id>.graphml|.gexf``.
+    Files: ``folder/<township>.graphml|.gexf|_entities.csv|_links.csv`` and
+    ``folder/rings/<ring_id>.graphml|.gexf|_entities.csv|_links.csv``.
     Returns the written paths; empty when the network was not loaded.
     """
     net = run.analysis.network
@@ -318,8 +320,13 @@ def export_township_graphs(run: Run, township: str, folder: Path,
 
     folder = Path(folder)
     (folder / "rings").mkdir(parents=True, exist_ok=True)
+    from ..graph.i2 import export_i2
+
     publisher = run.publisher if audience == "public" else None
-    written = []
+    written = export_i2(net, folder, township, township=township, audience=audience, publisher=publisher)
+    for rid in rings_for(run, township).get("ring_id", pd.Series(dtype=str)):
+        shown = publisher.number(rid) if publisher else rid
+        written += export_i2(net, folder / "rings", shown, ring_id=rid, audience=audience, publisher=publisher)
     for fmt in ("graphml", "gexf"):
         written.append(export_graph(net, folder / f"{township}.{fmt}", township=township,
                                     fmt=fmt, audience=audience, publisher=publisher))
