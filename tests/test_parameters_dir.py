@@ -117,7 +117,7 @@ def test_main_sets_the_folder_before_the_command_absolute(tmp_path, monkeypatch,
 
 # --- onecard init ---------------------------------------------------------------------------
 
-EXPECTED_FILES = {"rules.yaml", "graph.yaml", "headers.yaml", "banks.yaml", "policy/hubei.yaml",
+EXPECTED_FILES = {"rules.yaml", "graph.yaml", "headers.yaml", "banks.yaml", "intake.yaml", "run.yaml", "policy/hubei.yaml",
                   "policy/caidian.yaml", "townships/caidian.yaml", "reference/SOURCES.md",
                   "reference/caidian_divisions.csv", "reference/caidian_township_aliases.csv",
                   "reference/hubei_codes_history.csv", "reference/hubei_counties.csv",

@@ -60,3 +60,17 @@ def test_chart_has_no_missing_glyphs_and_renders_chinese(tmp_path):
     img = plt.imread(tmp_path / "c.png")
     title_band = img[: img.shape[0] // 6]
     assert float(np.var(title_band)) > 1e-3  # the title is drawn, not blank
+
+
+def test_every_template_parses():
+    """A broken template (e.g. a macro left open by a merge) fails here, not in a run."""
+    import os
+
+    from onecard.core.resources import template_dir
+    from onecard.report.render import _env
+
+    env = _env()
+    names = sorted(n for n in os.listdir(template_dir()) if n.endswith(".j2"))
+    assert len(names) >= 6
+    for name in names:
+        env.get_template(name)

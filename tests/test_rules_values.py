@@ -1,5 +1,6 @@
 """Exact values (fen, months, subjects, wording) on tiny canonical frames."""
 
+import json
 import pandas as pd
 import pytest
 
@@ -194,3 +195,22 @@ def test_rule_params_defaults_and_validation(tmp_path):
     bad.write_text("FAILED_NOT_RESOLVED: {weeks: 3}\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="weeks"):
         load_rule_params(bad)
+
+
+def test_missed_month_with_a_damaged_payout_row_accuses_nobody():
+    """A month whose payout row was quarantined as id_precision_lost (Excel kept 15 digits)
+    is not "没有任何发放记录": the person goes to the 未能排除合法情形 list (B01)."""
+    rows = months("2020-01", "2020-06")
+    del rows[3]  # 2020-04 lost from the accepted rows ...
+    ent = [dict(person_id=PID, subsidy="护理补贴", start_month="2020-01", end_month="2020-06")]
+    tables = {"payouts": canonical("payouts", rows, "p.xlsx"), "entitlements": canonical("entitlements", ent, "e.xlsx")}
+    ctx = RuleContext(dict(tables), POLICY, PERIOD)
+    assert len(CATALOGUE["MISSED_MONTH"].func(ctx)) == 1  # without the quarantined row: a finding
+    name = rows[0].get("name", "")
+    raw = json.dumps({"身份证号": float(PID[:15] + "000"), "姓名": name}, ensure_ascii=False)
+    q = pd.DataFrame({"file": ["p.xlsx"], "sheet": [""], "row": [5], "table": ["payouts"],
+                      "reason": ["id_precision_lost"], "detail": [""], "raw": [raw]})
+    ctx = RuleContext(dict(tables), POLICY, PERIOD, extras={"quarantine": q})
+    out, _ = run_catalogue(ctx, ["MISSED_MONTH"])
+    assert out.empty
+    assert ctx.unresolved[["rule_id", "subject_id"]].values.tolist() == [["MISSED_MONTH", PID]]

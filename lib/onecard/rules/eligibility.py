@@ -14,6 +14,7 @@ coverage programmes) and exclusive benefits from the policy file
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pandas as pd
 
@@ -120,8 +121,8 @@ def exclusive_benefit(ctx: RuleContext) -> pd.DataFrame:
                           extra={"prog": ("exclusive_program", "first")})
 
 
-def _damaged_roster_matches(ctx: RuleContext) -> set[tuple[str, str]]:
-    """(first 15 ID digits, name) of roster rows quarantined as ``id_precision_lost``.
+def _damaged_roster_matches(ctx: RuleContext, table: str = "roster") -> set[tuple[str, str]]:
+    """(first 15 ID digits, name) of ``table`` rows quarantined as ``id_precision_lost``.
 
     Read from ``ctx.tables['quarantine']`` or ``ctx.extras['quarantine']`` (intake's
     ``quarantine.csv`` columns: ``table, reason, raw`` with the row's cells as JSON).
@@ -129,7 +130,7 @@ def _damaged_roster_matches(ctx: RuleContext) -> set[tuple[str, str]]:
     q = ctx.tables.get("quarantine", ctx.extras.get("quarantine"))
     if q is None or len(q) == 0:
         return set()
-    q = q[(q["table"] == "roster") & (q["reason"] == "id_precision_lost")]
+    q = q[(q["table"] == table) & (q["reason"] == "id_precision_lost")]
     out = set()
     for raw in q["raw"].dropna():  # quarantined rows are few
         try:
@@ -140,10 +141,10 @@ def _damaged_roster_matches(ctx: RuleContext) -> set[tuple[str, str]]:
         ids, names = [], []
         for v in vals:
             s = str(v).strip()
-            try:
-                digits = format(int(float(s)), "d") if any(ch.isdigit() for ch in s) and \
+            try:  # Decimal, not float: float("4.2011419580714e+17") is 420114195807139968
+                digits = format(int(Decimal(s)), "d") if any(ch.isdigit() for ch in s) and \
                     s.replace(".", "", 1).replace("E+", "").replace("e+", "").isdigit() else ""
-            except (ValueError, OverflowError):
+            except (ValueError, ArithmeticError):
                 digits = ""
             if len(digits) >= 16:
                 ids.append(digits[:15])

@@ -201,6 +201,26 @@ def missed_month(ctx: RuleContext) -> pd.DataFrame:
         first_att = first.groupby(rec["_ps"].to_numpy()).transform("min").to_numpy()
         mask &= o > first_att
 
+    # a payout row of the person quarantined as id_precision_lost (Excel kept 15 digits)
+    # may be that month's payment: such people are not accused, they are listed as
+    # not clearable (missing data never accuses; REAL_WORLD_CASES B01)
+    from .eligibility import _damaged_roster_matches
+    damaged = _damaged_roster_matches(ctx, "payouts")
+    if damaged:
+        id15 = rec["person_id"].astype("string").str[:15].fillna("")
+        name = rec["name"].astype("string")
+        # first 15 digits and the name; a month whose name is unknown (no payout row of its
+        # own) is matched on the digits alone: doubt only ever removes an accusation
+        hit = ((id15 + "|" + name.fillna("")).isin({f"{i}|{n}" for i, n in damaged})
+               | (name.isna() & id15.isin({i for i, _ in damaged}))).to_numpy(bool)
+        unclear = mask.to_numpy(bool) & hit
+        if unclear.any():
+            ctx.cannot_clear("MISSED_MONTH", pd.DataFrame({
+                "subject_id": rec.loc[unclear, "person_id"].astype("string").unique()}),
+                "payouts.person_id", "发放明细中有该人身份证号被Excel存为数字（末位丢失）而隔离的行，"
+                "无法确认相应月份是否已发放；请调取原始导出核实。")
+            mask = mask & ~pd.Series(hit, index=rec.index)
+
     def say(r):
         what = "发放后被冲正、净发放为零或负数" if r.rev else "没有任何发放记录"
         return (f"{span_text(r.period_start, r.period_end, r.months)}有{r.subsidy}享受资格，"

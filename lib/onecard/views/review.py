@@ -316,6 +316,9 @@ def export_township_graphs(run: Run, township: str, folder: Path,
     net = run.analysis.network
     if net is None or not hasattr(net, "graph"):
         return []
+    persons = getattr(net, "persons", None)
+    if persons is not None and "township" in persons.columns and not (persons["township"] == township).any():
+        return []  # nobody of this township in the network (e.g. a township without data): no graph files
     from ..graph import export_graph
 
     folder = Path(folder)
