@@ -269,7 +269,7 @@ def townships_stage(state: RunState) -> None:
                 entry["status"] = "ok"
             except WorkbenchError as exc:
                 entry.update(status="failed", error=str(exc))
-                logger.error("township %s failed: %s", entry["township"], exc)
+                logger.info("township %s failed: %s", entry["township"], exc)  # the CLI says it in Chinese
             m.write()
             bar.update(1)
         bar.close()
