@@ -99,11 +99,22 @@ def test_township_exports_hold_only_that_township(demo):
         f = pd.read_csv(demo["run"] / township / "findings.csv", dtype=str, encoding="utf-8-sig")
         assert set(f["township"]) == {township}
         from openpyxl import load_workbook
-        ws = load_workbook(demo["run"] / township / "findings.xlsx", read_only=True)["疑点清单"]
-        header = [c.value for c in next(ws.iter_rows(max_row=1))]
-        col = header.index(FINDING_COLUMNS_ZH["subject_id"])       # Chinese headers (issue 12)
-        for row in ws.iter_rows(min_row=2, max_row=20):
-            assert isinstance(row[col].value, str)  # identifiers stored as text
+        wb = load_workbook(demo["run"] / township / "findings.xlsx", read_only=True)
+        # without a ledger one sheet 疑点清单; with one (the run writes a ledger) the ledger's
+        # fill-in sheet 核实工作表 and 其他疑点 (issue 12): Chinese headers either way
+        checked = 0
+        for ws in wb.worksheets:
+            rows = list(ws.iter_rows(max_row=21, values_only=True))
+            header = next((r for r in rows if r and any(v in (FINDING_COLUMNS_ZH["subject_id"], "对象编号")
+                                                          for v in r)), None)
+            if header is None:
+                continue
+            col = next(i for i, v in enumerate(header) if v in (FINDING_COLUMNS_ZH["subject_id"], "对象编号"))
+            for row in rows[rows.index(header) + 1:]:
+                if row[col] is not None:
+                    assert isinstance(row[col], str)  # identifiers stored as text
+                    checked += 1
+        assert checked > 0
 
 
 def test_report_content(demo):
