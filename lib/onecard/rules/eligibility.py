@@ -141,14 +141,17 @@ def _damaged_roster_matches(ctx: RuleContext, table: str = "roster") -> set[tupl
         ids, names = [], []
         for v in vals:
             s = str(v).strip()
-            try:  # Decimal, not float: float("4.2011419580714e+17") is 420114195807139968
-                digits = format(int(Decimal(s)), "d") if any(ch.isdigit() for ch in s) and \
-                    s.replace(".", "", 1).replace("E+", "").replace("e+", "").isdigit() else ""
-            except (ValueError, ArithmeticError):
-                digits = ""
-            if len(digits) >= 16:
-                ids.append(digits[:15])
-            elif s and not any(ch.isdigit() for ch in s):
+            # both readings of the damaged number: exact (Decimal) and as Excel's double
+            # (float("4.2011419580714e+17") is 420114195807139968): either prefix may be the one
+            for parse in (Decimal, float):
+                try:
+                    digits = format(int(parse(s)), "d") if any(ch.isdigit() for ch in s) and \
+                        s.replace(".", "", 1).replace("E+", "").replace("e+", "").isdigit() else ""
+                except (ValueError, ArithmeticError):
+                    digits = ""
+                if len(digits) >= 16:
+                    ids.append(digits[:15])
+            if s and not any(ch.isdigit() for ch in s):
                 names.append(s)
         out |= {(i, n) for i in ids for n in names}
     return out
