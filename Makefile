@@ -32,7 +32,8 @@ demo: $(STAMP)
 test: $(STAMP) $(BROWSER_STAMP)
 	.venv/bin/lint-imports
 	.venv/bin/ruff check --select F lib tests bench scripts
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile -q -m "not browser"
+	$(PY) -m pytest -q -m browser  # the real-browser test alone: no competition from the 2 workers
 
 bench: $(STAMP)
 	$(PY) bench/bench_run.py --repeat 3
