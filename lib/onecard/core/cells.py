@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "safe_text", "safe_frame"]
+__all__ = ["FORMULA_PREFIXES", "safe_text", "safe_frame", "guard_formulas"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
@@ -27,14 +27,24 @@ def safe_text(value) -> str:
     return re.sub(_CONTROL, "", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy with every text column passed through :func:`safe_text` (vectorised)."""
+def guard_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy with every text column as ``string`` and formula-like cells prefixed by ``'``
+    (numbers and booleans untouched). The one formula guard (report exports, ledger)."""
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
             continue
         s = out[col].astype("string")
         risky = s.str.startswith(FORMULA_PREFIXES).fillna(False)
-        s = s.where(~risky, "'" + s).str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False)
-        out[col] = s.str.replace(_CONTROL, "", regex=True)
+        out[col] = s.where(~risky, "'" + s)
+    return out
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy with every text column passed through :func:`safe_text` (vectorised)."""
+    out = guard_formulas(frame)
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.StringDtype):  # the text columns guard_formulas made
+            s = out[col].str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False)
+            out[col] = s.str.replace(_CONTROL, "", regex=True)
     return out

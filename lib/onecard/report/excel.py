@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.cells import FORMULA_PREFIXES, guard_formulas  # noqa: F401  (re-exported)
 from ..core.log import logger
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Excel's limit on the characters of one cell.
 XLSX_CELL_LIMIT = 32_767
 TRUNCATION_NOTE = "…（超出Excel单元格上限，已截断，完整内容见CSV）"
@@ -41,18 +41,9 @@ def fit_cells(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def defuse(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` with text cells that look like formulas prefixed by ``'``."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
-            continue
-        s = out[col].astype("string")
-        risky = s.str.startswith(FORMULA_PREFIXES).fillna(False)
-        if risky.any():
-            out[col] = s.where(~risky, "'" + s)
-        else:
-            out[col] = s
-    return out
+    """Copy of ``frame`` with text cells that look like formulas prefixed by ``'``
+    (:func:`onecard.core.cells.guard_formulas`, the one formula guard)."""
+    return guard_formulas(frame)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
